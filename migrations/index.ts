@@ -1,0 +1,11 @@
+/** Every migration, oldest first. Shipped files are never edited: add a new one. */
+import * as identityModel from './20261124120000_identity_model.ts';
+
+export interface SqlMigration {
+  up: readonly string[];
+  down: readonly string[];
+}
+
+export const migrations: ReadonlyArray<readonly [name: string, migration: SqlMigration]> = [
+  ['20261124120000_identity_model', identityModel],
+];

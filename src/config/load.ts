@@ -1,0 +1,97 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { configSchema, type Config } from './schema.ts';
+import { projectRoot } from '../paths.ts';
+
+/** Environment variables and the config key each one sets. The only place that reads process.env. */
+const ENV_KEYS = {
+  NODE_ENV: ['env', String],
+  ISSUER: ['issuer', String],
+  PORT: ['port', Number],
+  DATABASE_URL: ['databaseUrl', String],
+  CHUCS_DB_SCHEMA: ['databaseSchema', String],
+  CHUCS_DATA_DIR: ['dataDir', String],
+  TRUST_PROXY: ['trustProxy', (v: string) => v === 'true' || v === '1'],
+  LOG_LEVEL: ['logLevel', String],
+  CHUCS_KEYS_FILE: ['keysFile', String],
+  CHUCS_COOKIE_KEYS: ['cookieKeys', (v: string) => v.split(',').map((k) => k.trim())],
+  CHUCS_ENCRYPTION_KEY: ['encryptionKey', String],
+} as const;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function readJson(file: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const prev = out[k];
+    out[k] = isObject(prev) && isObject(v) ? deepMerge(prev, v) : v;
+  }
+  return out;
+}
+
+/**
+ * Builds the configuration: config/default.json, then the file named by CHUCS_CONFIG,
+ * then environment variables, then `overrides` (tests). Fails with a message naming the key.
+ */
+export function loadConfig(env: Env = process.env, overrides: Record<string, unknown> = {}): Readonly<Config> {
+  let raw = readJson(path.join(projectRoot, 'config', 'default.json'));
+  if (env.CHUCS_CONFIG) {
+    if (!existsSync(env.CHUCS_CONFIG)) throw new ConfigError(`CHUCS_CONFIG: file not found: ${env.CHUCS_CONFIG}`);
+    raw = deepMerge(raw, readJson(env.CHUCS_CONFIG));
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, [key, parse]] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') fromEnv[key] = parse(value);
+  }
+  raw = deepMerge(raw, fromEnv);
+  raw = deepMerge(raw, overrides);
+  raw.env ??= 'development';
+  raw.issuer ??= `http://localhost:${raw.port ?? 3000}`;
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const config = parsed.data;
+  if (config.env === 'production' && !config.issuer.startsWith('https://')) {
+    throw new ConfigError('issuer: must be https:// in production');
+  }
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (isObject(value) || Array.isArray(value)) {
+    for (const v of Object.values(value as object)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Config values that are secret, for log redaction. */
+export const SECRET_CONFIG_PATHS = ['cookieKeys', 'encryptionKey', 'databaseUrl'];
+
+export function describeConfig(config: Config): Record<string, unknown> {
+  const shown: Record<string, unknown> = { ...config };
+  for (const key of SECRET_CONFIG_PATHS) if (shown[key] !== undefined) shown[key] = '[redacted]';
+  return shown;
+}
+
+

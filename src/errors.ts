@@ -1,0 +1,49 @@
+/**
+ * One application error type. Each code is stable (never renamed) and listed here with its
+ * HTTP status and the public message in zh-CN and English. `detail` is private: logs only.
+ */
+export const ERROR_CODES = {
+  'request.invalid': [400, '请求无效。', 'The request is invalid.'],
+  'request.csrf': [403, '页面已过期，请返回重试。', 'This page has expired. Please go back and try again.'],
+  'auth.invalid_credentials': [401, '账号或密码不正确。', 'The account or password is incorrect.'],
+  'auth.throttled': [429, '尝试次数过多，请稍后再试。', 'Too many attempts. Please try again later.'],
+  'auth.account_locked': [403, '该账号已被锁定，请联系客服。', 'This account is locked. Please contact customer service.'],
+  'identity.invalid_identifier': [400, '请输入有效的手机号、邮箱或用户名。', 'Enter a valid phone number, email or username.'],
+  'identity.identifier_in_use': [409, '该手机号或邮箱已被其他账号使用。', 'This phone number or email is already in use.'],
+  'identity.weak_password': [400, '密码至少需要 8 个字符。', 'The password needs at least 8 characters.'],
+  'identity.account_not_found': [404, '未找到该账号。', 'Account not found.'],
+  'clients.not_found': [404, '未找到该应用。', 'Application not found.'],
+  'clients.invalid': [400, '应用配置无效。', 'The application settings are invalid.'],
+  'interaction.expired': [400, '登录请求已过期，请返回应用重新登录。', 'This sign-in request has expired. Please go back to the app and sign in again.'],
+  'internal': [500, '服务暂时出现问题，请稍后再试。', 'Something went wrong on our side. Please try again later.'],
+} as const satisfies Record<string, readonly [number, string, string]>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+export type Locale = 'zh-CN' | 'en';
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Private context for the log; never shown to a user. */
+  readonly detail: string | undefined;
+  /** Seconds to wait, for throttling errors. */
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode, opts: { detail?: string; retryAfter?: number } = {}) {
+    super(code);
+    this.code = code;
+    this.status = ERROR_CODES[code][0];
+    this.detail = opts.detail;
+    this.retryAfter = opts.retryAfter;
+  }
+
+  publicMessage(locale: Locale): string {
+    const [, zh, en] = ERROR_CODES[this.code];
+    return locale === 'en' ? en : zh;
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
