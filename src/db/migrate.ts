@@ -6,7 +6,7 @@ import { migrations, type SqlMigration } from '../../migrations/index.ts';
  * the same database migrates the same way from .ts sources and from any build.
  */
 const source: Knex.MigrationSource<readonly [string, SqlMigration]> = {
-  getMigrations: async () => migrations,
+  getMigrations: async () => [...migrations],
   getMigrationName: ([name]) => name,
   getMigration: async ([, m]) => ({
     up: async (db: Knex) => { for (const sql of m.up) await db.raw(sql); },

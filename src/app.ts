@@ -1,0 +1,125 @@
+import path from 'node:path';
+import type Provider from 'oidc-provider';
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.ts';
+import { resolveSecrets } from './config/secrets.ts';
+import { createLogger } from './logger.ts';
+import { openDatabase, type Db } from './db/database.ts';
+import { lockDataDir } from './db/embedded-lock.ts';
+import { migrateLatest } from './db/migrate.ts';
+import { createSecretBox } from './crypto/secret-box.ts';
+import { createPasswordHasher } from './identity/passwords.ts';
+import { createIdentityService, type IdentityService } from './identity/identity.service.ts';
+import { createPasswordLogin } from './auth/password-login.ts';
+import { createClientsService, type ClientsService } from './clients/clients.service.ts';
+import { loadOrCreateKeys, type PrivateJwks } from './oidc/keys.ts';
+import { createAdapterFactory, sweepExpired } from './oidc/adapter.ts';
+import { createProvider, clientValidator } from './oidc/provider.ts';
+import { createInteractionRoutes } from './oidc/interactions.routes.ts';
+import { createViews } from './http/views.ts';
+import { createCsrf } from './http/csrf.ts';
+import { createHttpApp } from './http/app.ts';
+import { createHealthRoutes } from './http/health.routes.ts';
+import { createAssetRoutes } from './http/assets.routes.ts';
+import { sweepThrottles } from './auth/throttle.repo.ts';
+
+export interface ChucsOptions {
+  logger?: Logger;
+  /** An open database (tests); otherwise opened from the config. */
+  db?: Db;
+  /** Signing keys (tests); otherwise read from, or created in, the keys file. */
+  jwks?: PrivateJwks;
+  clock?: () => Date;
+}
+
+export interface Chucs {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  identity: IdentityService;
+  clients: ClientsService;
+  provider: Provider;
+  app: Koa;
+  /** Starts periodic sweeping of expired tokens and throttles. */
+  startSweeper(): void;
+  close(): Promise<void>;
+}
+
+export function keysFileOf(config: Config): string {
+  return config.keysFile ?? path.join(config.dataDir, 'jwks.json');
+}
+
+/** Opens the configured database (PGlite under a lock, or PostgreSQL) and migrates it. */
+export async function openConfiguredDatabase(config: Config): Promise<{ db: Db; release: () => void }> {
+  if (config.databaseUrl) {
+    const db = await openDatabase({ url: config.databaseUrl, schema: config.databaseSchema });
+    return { db, release: () => {} };
+  }
+  const release = lockDataDir(config.dataDir);
+  try {
+    return { db: await openDatabase({ dataDir: path.join(config.dataDir, 'pgdata') }), release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+/** The composition root: config -> db -> services -> provider -> koa. */
+export async function createChucs(config: Config, opts: ChucsOptions = {}): Promise<Chucs> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? (() => new Date());
+  const secrets = resolveSecrets(config);
+  const opened = opts.db ? { db: opts.db, release: () => {} } : await openConfiguredDatabase(config);
+  const { db } = opened;
+  await migrateLatest(db);
+  const jwks = opts.jwks ?? await loadOrCreateKeys(keysFileOf(config), config.env !== 'production');
+
+  const hasher = createPasswordHasher(config.argon2);
+  const identity = createIdentityService({ db, hasher });
+  let provider: Provider | undefined;
+  const clients = createClientsService({
+    db,
+    secretBox: createSecretBox(secrets.encryptionKey),
+    validate: (metadata) => clientValidator(provider!)(metadata),
+  });
+  const views = createViews({ cache: config.env === 'production' });
+  provider = createProvider({
+    config, jwks, cookieKeys: secrets.cookieKeys, adapter: createAdapterFactory({ db, clients }), identity, views, logger,
+  });
+  const passwordLogin = createPasswordLogin({ db, identity, hasher, rules: config.throttle, clock });
+  const app = createHttpApp({
+    config, logger, views, provider, cookieKeys: secrets.cookieKeys,
+    routers: [
+      createHealthRoutes({ db }),
+      createAssetRoutes(),
+      createInteractionRoutes({ provider, passwordLogin, views, csrf: createCsrf(secrets.cookieKeys) }),
+    ],
+  });
+
+  let sweeper: NodeJS.Timeout | undefined;
+  return {
+    config, logger, db, identity, clients, provider, app,
+    startSweeper() {
+      const sweep = async () => {
+        try {
+          const tokens = await sweepExpired(db);
+          const throttles = await sweepThrottles(db, new Date(clock().getTime() - 2 * 86400_000));
+          if (tokens + throttles > 0) logger.info({ tokens, throttles }, 'swept expired rows');
+        } catch (err) {
+          logger.warn({ err }, 'sweep failed; will retry');
+        }
+      };
+      sweeper = setInterval(sweep, config.sweepIntervalSeconds * 1000);
+      sweeper.unref();
+      void sweep();
+    },
+    async close() {
+      clearInterval(sweeper);
+      if (!opts.db) {
+        await db.destroy();
+        opened.release();
+      }
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import type { Db } from '../db/database.ts';
+import { AppError } from '../errors.ts';
+import { recordAudit } from '../audit/audit-log.ts';
+import { parseLoginIdentifier } from '../identity/normalise.ts';
+import type { IdentityService } from '../identity/identity.service.ts';
+import type { PasswordHasher } from '../identity/passwords.ts';
+import { PASSWORD_MAX_LENGTH } from '../identity/passwords.ts';
+import { throttleDecision, strictest, type ThrottleRule } from './throttle.ts';
+import { readThrottle, recordFailure, clearThrottle } from './throttle.repo.ts';
+
+export interface PasswordLoginDeps {
+  db: Db;
+  identity: IdentityService;
+  hasher: PasswordHasher;
+  rules: { identifier: ThrottleRule; ip: ThrottleRule };
+  clock: () => Date;
+}
+
+export interface LoginAttempt {
+  identifier: string;
+  password: string;
+  ip: string;
+  userAgent?: string | undefined;
+  clientId?: string | undefined;
+}
+
+export type PasswordLogin = ReturnType<typeof createPasswordLogin>;
+
+/**
+ * The password strategy: identifier + password -> account id, or an error that does not
+ * say whether the account exists. Unknown identifiers cost one argon2 verification too.
+ */
+export function createPasswordLogin({ db, identity, hasher, rules, clock }: PasswordLoginDeps) {
+  return async function authenticate(attempt: LoginAttempt): Promise<string> {
+    const now = clock();
+    const parsed = parseLoginIdentifier(attempt.identifier);
+    const idKey = `login:id:${parsed ? `${parsed.kind}:${parsed.value}` : attempt.identifier.trim().slice(0, 256)}`;
+    const ipKey = `login:ip:${attempt.ip}`;
+
+    const decision = strictest([
+      throttleDecision(await readThrottle(db, idKey), rules.identifier, now),
+      throttleDecision(await readThrottle(db, ipKey), rules.ip, now),
+    ]);
+    if (!decision.allowed) {
+      await recordAudit(db, { actor: 'anonymous', action: 'login.throttled', ip: attempt.ip, userAgent: attempt.userAgent, detail: { client: attempt.clientId } });
+      throw new AppError('auth.throttled', { retryAfter: decision.retryAfterSeconds });
+    }
+
+    const accountId = parsed ? await identity.findLoginAccount(parsed) : undefined;
+    const stored = accountId ? await identity.passwordHashOf(accountId) : undefined;
+    const ok = stored && attempt.password.length <= PASSWORD_MAX_LENGTH
+      ? await hasher.verify(stored, attempt.password)
+      : await hasher.verifyNothing(attempt.password.slice(0, PASSWORD_MAX_LENGTH));
+
+    if (!ok || !accountId) {
+      await recordFailure(db, idKey, now, rules.identifier.forgetAfterSeconds);
+      await recordFailure(db, ipKey, now, rules.ip.forgetAfterSeconds);
+      await recordAudit(db, {
+        actor: 'anonymous', action: 'login.failed', subject: accountId ?? null, ip: attempt.ip, userAgent: attempt.userAgent,
+        detail: { method: 'password', client: attempt.clientId },
+      });
+      throw new AppError('auth.invalid_credentials');
+    }
+
+    const account = await identity.getAccount(accountId);
+    if (account?.status !== 'active') {
+      throw new AppError('auth.account_locked', { detail: `account ${accountId} is ${account?.status}` });
+    }
+    await clearThrottle(db, idKey);
+    await recordAudit(db, {
+      actor: `account:${accountId}`, action: 'login.succeeded', subject: accountId, ip: attempt.ip, userAgent: attempt.userAgent,
+      detail: { method: 'password', client: attempt.clientId },
+    });
+    return accountId;
+  };
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { Db } from '../db/database.ts';
+import { AppError } from '../errors.ts';
+import { recordAudit } from '../audit/audit-log.ts';
+import type { SecretBox } from '../crypto/secret-box.ts';
+import { insertClient, findClientRow, listClientRows, deleteClientRow, type ClientRow } from './clients.repo.ts';
+
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE] as const;
+
+const absoluteUrl = z.string().refine((u) => URL.canParse(u) && !new URL(u).hash, 'must be an absolute URL without a fragment');
+
+export const newClientSchema = z.object({
+  name: z.string().min(1).max(100),
+  redirectUris: z.array(absoluteUrl).default([]),
+  postLogoutRedirectUris: z.array(absoluteUrl).default([]),
+  backchannelLogoutUri: absoluteUrl.optional(),
+  grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).default(['authorization_code', 'refresh_token']),
+  /** Public clients (mobile apps, SPAs, TVs) have no secret and must use PKCE. */
+  public: z.boolean().default(false),
+  /** Native apps may use custom-scheme and loopback redirect URIs. */
+  native: z.boolean().default(false),
+  firstParty: z.boolean().default(false),
+  brand: z.string().default('changhong'),
+  legacySource: z.string().optional(),
+}).superRefine((c, ctx) => {
+  if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'the authorization_code grant needs at least one redirect URI' });
+  }
+  if (c.public && c.grantTypes.includes('client_credentials')) {
+    ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'a public client cannot use client_credentials' });
+  }
+});
+
+export type NewClient = z.input<typeof newClientSchema>;
+
+export interface ClientSummary {
+  clientId: string;
+  name: string;
+  brand: string;
+  public: boolean;
+  firstParty: boolean;
+  legacySource: string | null;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  backchannelLogoutUri: string | null;
+  grantTypes: string[];
+  createdAt: string;
+}
+
+function summary(row: ClientRow): ClientSummary {
+  const m = row.metadata as {
+    client_name: string; redirect_uris?: string[]; post_logout_redirect_uris?: string[];
+    backchannel_logout_uri?: string; grant_types?: string[];
+  };
+  return {
+    clientId: row.client_id,
+    name: m.client_name,
+    brand: row.brand_id,
+    public: row.secret_enc === null,
+    firstParty: row.first_party,
+    legacySource: row.legacy_source,
+    redirectUris: m.redirect_uris ?? [],
+    postLogoutRedirectUris: m.post_logout_redirect_uris ?? [],
+    backchannelLogoutUri: m.backchannel_logout_uri ?? null,
+    grantTypes: m.grant_types ?? [],
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}
+
+export type ClientsService = ReturnType<typeof createClientsService>;
+
+/**
+ * Apps registered with CHUCS. The secret is shown once at creation and stored encrypted
+ * (oidc-provider compares it, and HS256 needs it, so a one-way hash cannot do).
+ * `validate` checks the metadata the way the OIDC layer will read it.
+ */
+export function createClientsService({ db, secretBox, validate }: {
+  db: Db;
+  secretBox: SecretBox;
+  validate: (metadata: Record<string, unknown>) => Promise<void>;
+}) {
+  return {
+    async add(input: NewClient, actor: string): Promise<ClientSummary & { clientSecret?: string }> {
+      const parsed = newClientSchema.safeParse(input);
+      if (!parsed.success) {
+        throw new AppError('clients.invalid', { detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+      }
+      const c = parsed.data;
+      const clientId = randomBytes(12).toString('base64url');
+      const clientSecret = c.public ? undefined : randomBytes(32).toString('base64url');
+      const metadata: Record<string, unknown> = {
+        client_name: c.name,
+        application_type: c.native ? 'native' : 'web',
+        redirect_uris: c.redirectUris,
+        post_logout_redirect_uris: c.postLogoutRedirectUris,
+        grant_types: c.grantTypes,
+        response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+        token_endpoint_auth_method: c.public ? 'none' : 'client_secret_basic',
+        ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+      };
+      try {
+        await validate({ ...metadata, client_id: clientId, ...(clientSecret ? { client_secret: clientSecret } : {}) });
+      } catch (err) {
+        throw new AppError('clients.invalid', { detail: (err as { error_description?: string }).error_description ?? (err as Error).message });
+      }
+      const row = {
+        client_id: clientId,
+        brand_id: c.brand,
+        metadata,
+        secret_enc: clientSecret ? secretBox.seal(clientSecret) : null,
+        first_party: c.firstParty,
+        legacy_source: c.legacySource ?? null,
+      };
+      await db.transaction(async (trx) => {
+        await insertClient(trx, row);
+        await recordAudit(trx, { actor, action: 'client.created', subject: `client:${clientId}`, detail: { name: c.name } });
+      });
+      const stored = (await findClientRow(db, clientId))!;
+      return { ...summary(stored), ...(clientSecret ? { clientSecret } : {}) };
+    },
+
+    async list(): Promise<ClientSummary[]> {
+      return (await listClientRows(db)).map(summary);
+    },
+
+    async show(clientId: string): Promise<ClientSummary> {
+      const row = await findClientRow(db, clientId);
+      if (!row) throw new AppError('clients.not_found');
+      return summary(row);
+    },
+
+    async remove(clientId: string, actor: string): Promise<void> {
+      await db.transaction(async (trx) => {
+        if (!(await deleteClientRow(trx, clientId))) throw new AppError('clients.not_found');
+        await trx('oidc_models').whereRaw("payload->>'clientId' = ?", [clientId]).delete();
+        await recordAudit(trx, { actor, action: 'client.removed', subject: `client:${clientId}` });
+      });
+    },
+
+    /** The client as oidc-provider reads it, secret decrypted; undefined when unknown. */
+    async providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
+      const row = await findClientRow(db, clientId);
+      if (!row) return undefined;
+      return {
+        ...row.metadata,
+        client_id: row.client_id,
+        ...(row.secret_enc ? { client_secret: secretBox.open(row.secret_enc) } : {}),
+        chucs_first_party: row.first_party,
+        chucs_brand: row.brand_id,
+        chucs_legacy_source: row.legacy_source,
+      };
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { Db } from '../db/database.ts';
+import type { ClientsService } from '../clients/clients.service.ts';
+
+/**
+ * oidc-provider's storage in one table (`oidc_models`), with the lookup fields as real
+ * columns so that a logout or a merge can revoke everything of a grant or an account.
+ * Clients are not stored here: they come from our own `clients` table.
+ */
+const TABLE = 'oidc_models';
+
+const epoch = (d: Date | string) => Math.floor(new Date(d).getTime() / 1000);
+
+export function createAdapterFactory({ db, clients }: { db: Db; clients: ClientsService }) {
+  return function adapterFor(model: string): Adapter {
+    if (model === 'Client') return clientAdapter(clients);
+    return modelAdapter(db, model);
+  };
+}
+
+function clientAdapter(clients: ClientsService): Adapter {
+  const readOnly = async () => { throw new Error('clients are managed with "chucs clients"'); };
+  return {
+    find: async (id) => (await clients.providerMetadata(id)) as AdapterPayload | undefined,
+    upsert: readOnly, consume: readOnly, destroy: readOnly, revokeByGrantId: readOnly,
+    findByUid: async () => undefined, findByUserCode: async () => undefined,
+  };
+}
+
+function modelAdapter(db: Db, model: string): Adapter {
+  const rows = () => db(TABLE).where({ model });
+  const live = (q: ReturnType<typeof rows>) =>
+    q.andWhere((w) => w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()));
+
+  async function findWhere(column: 'id' | 'uid' | 'user_code', value: string) {
+    const row = await live(rows().where(column, value)).first('payload', 'consumed_at');
+    if (!row) return undefined;
+    const payload = row.payload as AdapterPayload;
+    return row.consumed_at ? { ...payload, consumed: epoch(row.consumed_at) } : payload;
+  }
+
+  return {
+    async upsert(id, payload, expiresIn) {
+      const row = {
+        model,
+        id,
+        payload,
+        grant_id: payload.grantId ?? null,
+        uid: payload.uid ?? null,
+        user_code: payload.userCode ?? null,
+        account_id: payload.accountId ?? null,
+        expires_at: expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      };
+      await db(TABLE).insert(row).onConflict(['model', 'id']).merge(['payload', 'grant_id', 'uid', 'user_code', 'account_id', 'expires_at']);
+    },
+    find: (id) => findWhere('id', id),
+    findByUid: (uid) => findWhere('uid', uid),
+    findByUserCode: (userCode) => findWhere('user_code', userCode),
+    async consume(id) {
+      await rows().where({ id }).update({ consumed_at: db.fn.now() });
+    },
+    async destroy(id) {
+      await rows().where({ id }).delete();
+    },
+    async revokeByGrantId(grantId) {
+      await rows().where({ grant_id: grantId }).delete();
+    },
+  };
+}
+
+/** Deletes expired rows; returns how many. Run on a schedule by every node (idempotent). */
+export async function sweepExpired(db: Db): Promise<number> {
+  return db(TABLE).where('expires_at', '<', db.fn.now()).delete();
+}
+
+/** Revokes everything oidc-provider holds for an account: sessions, grants, tokens. */
+export async function revokeAccountTokens(db: Db, accountId: string): Promise<number> {
+  return db(TABLE).where({ account_id: accountId }).delete();
+}

@@ -1,0 +1,158 @@
+import Provider, { type Configuration, type KoaContextWithOIDC, type AdapterFactory } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.ts';
+import type { IdentityService } from '../identity/identity.service.ts';
+import type { Views } from '../http/views.ts';
+import { pickLocale } from '../i18n/locale.ts';
+import { t } from '../i18n/messages.ts';
+import { SCOPE_CLAIMS, accountClaims } from './claims.ts';
+import { oauthErrorWords } from './oauth-errors.ts';
+import type { PrivateJwks } from './keys.ts';
+
+export interface ProviderDeps {
+  config: Config;
+  jwks: PrivateJwks;
+  cookieKeys: string[];
+  adapter: AdapterFactory;
+  identity: IdentityService;
+  views: Views;
+  logger: Logger;
+}
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+function localeOf(ctx: KoaContextWithOIDC) {
+  const params = ctx.oidc?.params as { ui_locales?: string } | undefined;
+  return pickLocale(params?.ui_locales, ctx.get('accept-language'));
+}
+
+function isFirstParty(client: { metadata(): Record<string, unknown> } | undefined): boolean {
+  return client?.metadata().chucs_first_party === true;
+}
+
+/**
+ * oidc-provider configured for CHUCS. Protocol work stays in oidc-provider: this only
+ * says where data lives, which features are on, and how pages look.
+ */
+export function createProvider({ config, jwks, cookieKeys, adapter, identity, views, logger }: ProviderDeps): Provider {
+  const page = (ctx: KoaContextWithOIDC, name: string, title: string, data: Record<string, unknown>) => {
+    ctx.type = 'html';
+    ctx.body = views.render(name, localeOf(ctx), { title, ...data });
+  };
+
+  const configuration: Configuration = {
+    adapter,
+    jwks: jwks as Configuration['jwks'],
+    cookies: {
+      keys: cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    claims: { ...SCOPE_CLAIMS, openid: [...SCOPE_CLAIMS.openid] } as unknown as Configuration['claims'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'phone'],
+    responseTypes: ['code', 'none'], // no implicit or hybrid flows: tokens never travel in the URL
+    clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', token_endpoint_auth_method: 'client_secret_basic' },
+    extraClientMetadata: { properties: ['chucs_first_party', 'chucs_brand', 'chucs_legacy_source'] },
+
+    async findAccount(_ctx, sub) {
+      const account = await identity.getAccount(sub);
+      if (!account || account.status !== 'active') return undefined;
+      return { accountId: account.id, claims: async () => accountClaims(account) as { sub: string } };
+    },
+
+    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+
+    // Changhong's own apps skip the consent page: their grant is given on the person's behalf.
+    async loadExistingGrant(ctx) {
+      const { client, session, params } = ctx.oidc;
+      if (!client || !session?.accountId) return undefined;
+      const grantId = (ctx.oidc.result?.consent as { grantId?: string } | undefined)?.grantId ?? session.grantIdFor(client.clientId);
+      const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
+      if (!isFirstParty(client)) return existing;
+      const grant = existing ?? new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+      grant.addOIDCScope(String(params?.scope ?? 'openid'));
+      if (params?.claims) {
+        const claims = JSON.parse(String(params.claims)) as { id_token?: object; userinfo?: object };
+        grant.addOIDCClaims([...Object.keys(claims.id_token ?? {}), ...Object.keys(claims.userinfo ?? {})]);
+      }
+      await grant.save();
+      return grant;
+    },
+
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    rotateRefreshToken: true,
+    clientBasedCORS(_ctx, origin, client) {
+      return client.redirectUris?.some((uri) => URL.canParse(uri) && new URL(uri).origin === origin) ?? false;
+    },
+
+    ttl: {
+      AccessToken: config.ttl.accessTokenSeconds,
+      ClientCredentials: config.ttl.accessTokenSeconds,
+      AuthorizationCode: config.ttl.authorizationCodeSeconds,
+      IdToken: config.ttl.accessTokenSeconds,
+      RefreshToken: config.ttl.refreshTokenSeconds,
+      DeviceCode: 600,
+      Interaction: 3600,
+      Session: config.ttl.sessionSeconds,
+      Grant: config.ttl.refreshTokenSeconds,
+    },
+
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      backchannelLogout: { enabled: true },
+      deviceFlow: {
+        enabled: true,
+        // Digits: typed with a TV remote or a phone's number pad. 10^8 codes, tried at most
+        // a few times each within their 10 minutes, behind the login throttle.
+        charset: 'digits',
+        mask: '****-****',
+        async userCodeInputSource(ctx, form, _out, err) {
+          const locale = localeOf(ctx);
+          const error = err ? t(locale, 'device.invalid_code') : undefined;
+          page(ctx, 'device-input', t(locale, 'device.title'), { form, error });
+        },
+        async userCodeConfirmSource(ctx, form, client, _deviceInfo, userCode) {
+          page(ctx, 'device-confirm', t(localeOf(ctx), 'device.title'), { form, userCode, clientName: client.clientName ?? client.clientId });
+        },
+        async successSource(ctx) {
+          const locale = localeOf(ctx);
+          page(ctx, 'message', t(locale, 'device.title'), { message: t(locale, 'device.done') });
+        },
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          page(ctx, 'logout', t(localeOf(ctx), 'logout.title'), { form });
+        },
+        async postLogoutSuccessSource(ctx) {
+          const locale = localeOf(ctx);
+          page(ctx, 'message', t(locale, 'logout.title'), { message: t(locale, 'logout.done') });
+        },
+      },
+    },
+
+    async renderError(ctx, out, error) {
+      const locale = localeOf(ctx);
+      const status = (error as { statusCode?: number }).statusCode ?? 500;
+      if (status >= 500) logger.error({ err: error, requestId: ctx.state.requestId }, 'oidc-provider error');
+      const words = oauthErrorWords(String(out.error), locale);
+      page(ctx, 'error', t(locale, 'error.title'), { message: words, requestId: ctx.state.requestId });
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  provider.on('server_error', (ctx, err) => logger.error({ err, requestId: ctx.state?.requestId }, 'oidc-provider server_error'));
+  provider.on('backchannel.error', (_ctx, err, client) => logger.warn({ err: (err as Error).message, client: client.clientId }, 'back-channel logout delivery failed'));
+  return provider;
+}
+
+/** Checks client metadata the way oidc-provider will read it (for the clients service). */
+export function clientValidator(provider: Provider) {
+  return async (metadata: Record<string, unknown>) => {
+    await (provider.Client as unknown as { validate(m: unknown): Promise<void> }).validate(metadata);
+  };
+}
