@@ -6,6 +6,20 @@ import pg from 'pg';
 // int8 (counts, ids) as JS numbers, as PGlite does: our int8 values stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
 
+/**
+ * knex-pglite names a delete's command "DEL" (from knex's method name), so knex's postgres
+ * dialect returns the raw result instead of the row count. Deletes count rows here as on pg.
+ */
+type QueryObject = { method?: string; returning?: unknown; response?: { affectedRows?: number } };
+const PgLiteBase = ClientPgLite as unknown as new (config: Knex.Config) => { processResponse(obj: QueryObject, runner: unknown): unknown };
+
+class PgLiteClient extends PgLiteBase {
+  override processResponse(obj: QueryObject, runner: unknown) {
+    if (obj.method === 'del' && !obj.returning) return obj.response?.affectedRows ?? 0;
+    return super.processResponse(obj, runner);
+  }
+}
+
 export type Db = Knex;
 export type DbOrTx = Knex | Knex.Transaction;
 
@@ -37,7 +51,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Db> {
   const connection = opts.pglite
     ? () => ({ pglite: opts.pglite })
     : opts.dataDir ? { filename: opts.dataDir } : {};
-  return knexFactory({ client: ClientPgLite as unknown as typeof Knex.Client, dialect: 'postgres', connection } as Knex.Config);
+  return knexFactory({ client: PgLiteClient as unknown as typeof Knex.Client, dialect: 'postgres', connection } as Knex.Config);
 }
 
 export function isEmbedded(db: Db): boolean {
