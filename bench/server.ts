@@ -1,0 +1,227 @@
+/**
+ * The server side of bench/oidc.bench.ts, run in a child process so that the server's
+ * event loop does not share a thread with the load generator. Started with an IPC channel;
+ * the parent sends one `start` message, then `stats`/`mint` requests, then `stop`.
+ *
+ * kinds:
+ *  - chucs-pglite: createChucs on a fresh PGlite data folder (the production path: config.dataDir)
+ *  - chucs-pg:     createChucs on PostgreSQL, in a fresh schema (dropped by the parent)
+ *  - bare:         oidc-provider 9 with its default in-memory adapter and static clients
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import Provider, { type Configuration } from 'oidc-provider';
+import { loadConfig } from '../src/config/load.ts';
+import { createChucs, type Chucs } from '../src/app.ts';
+import { createLogger } from '../src/logger.ts';
+import { openDatabase, type Db } from '../src/db/database.ts';
+import { generateSigningKeys } from '../src/oidc/keys.ts';
+
+export type ServerKind = 'chucs-pglite' | 'chucs-pg' | 'bare';
+
+export interface StartMessage {
+  cmd: 'start';
+  kind: ServerKind;
+  /** chucs-pglite: the (empty) data folder. */
+  dataDir?: string;
+  /** chucs-pg: server URL, schema and pool size. */
+  pgUrl?: string;
+  schema?: string;
+  poolMax?: number;
+  /** CHUCS env: production (https issuer behind a TLS proxy, cached views) or development. */
+  env: 'production' | 'development';
+  users: number;
+  password: string;
+}
+
+export interface ClientCreds { clientId: string; clientSecret: string }
+
+export interface Ready {
+  type: 'ready';
+  url: string;
+  issuer: string;
+  /** Confidential client allowed client_credentials. */
+  service: ClientCreds;
+  /** Confidential first-party web client (code + refresh). */
+  web: ClientCreds & { redirectUri: string };
+  /** Login identifiers of the bench users (all with `password`). */
+  identifiers: string[];
+  startupMs: number;
+}
+
+export interface Stats {
+  type: 'stats';
+  cpuMicros: number;
+  queries: number;
+  sql: Record<string, number>;
+  elu: number;
+}
+
+const REDIRECT_URI = 'http://127.0.0.1:9/cb';
+
+let server: Server | undefined;
+let chucs: Chucs | undefined;
+let ownDb: Db | undefined;
+let provider: Provider | undefined;
+let queries = 0;
+let sql: Record<string, number> = {};
+let lastElu = performance.eventLoopUtilization();
+
+function send(msg: unknown) {
+  process.send!(msg);
+}
+
+function countQueries(db: Db) {
+  db.on('query', (q: { sql: string }) => {
+    queries++;
+    const shape = q.sql.replace(/\s+/g, ' ').slice(0, 160);
+    sql[shape] = (sql[shape] ?? 0) + 1;
+  });
+}
+
+async function listen(): Promise<{ server: Server; port: number }> {
+  const s = createServer();
+  s.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  return { server: s, port: (s.address() as AddressInfo).port };
+}
+
+async function startChucs(msg: StartMessage): Promise<Omit<Ready, 'type' | 'startupMs'>> {
+  const listening = await listen();
+  server = listening.server;
+  const url = `http://127.0.0.1:${listening.port}`;
+  // In production CHUCS runs behind a TLS-terminating proxy: an https issuer, trustProxy, and
+  // the load generator sends X-Forwarded-Proto: https (as the proxy would).
+  const production = msg.env === 'production';
+  const issuer = production ? `https://127.0.0.1:${listening.port}` : url;
+  const config = loadConfig({}, {
+    env: msg.env,
+    issuer,
+    trustProxy: production,
+    logLevel: 'silent',
+    dataDir: msg.dataDir ?? '/nonexistent-bench-data-dir',
+    cookieKeys: [randomBytes(32).toString('base64url')],
+    encryptionKey: randomBytes(32).toString('base64'),
+    ...(msg.kind === 'chucs-pg' ? { databaseUrl: msg.pgUrl, databaseSchema: msg.schema } : {}),
+  });
+  if (msg.kind === 'chucs-pg') {
+    ownDb = await openDatabase({ url: msg.pgUrl, schema: msg.schema, poolMax: msg.poolMax ?? 10 });
+  }
+  chucs = await createChucs(config, { db: ownDb, jwks: { keys: await generateSigningKeys() }, logger: createLogger('silent') });
+  countQueries(chucs.db);
+  server.on('request', chucs.app.callback());
+
+  const service = await chucs.clients.add({ name: 'Bench service', grantTypes: ['client_credentials'] }, 'bench');
+  const web = await chucs.clients.add({
+    name: 'Bench web', firstParty: true, redirectUris: [REDIRECT_URI], grantTypes: ['authorization_code', 'refresh_token'],
+  }, 'bench');
+  const identifiers: string[] = [];
+  for (let i = 0; i < msg.users; i++) {
+    const email = `bench-${i}@example.com`;
+    await chucs.identity.createAccount({
+      identifiers: [{ kind: 'email', value: email, verified: true, source: 'bench' }],
+      password: msg.password, actor: 'bench', profile: { name: `压测用户 ${i}`, nickname: `压测${i}` },
+    });
+    identifiers.push(email);
+  }
+  return {
+    url, issuer,
+    service: { clientId: service.clientId, clientSecret: service.clientSecret! },
+    web: { clientId: web.clientId, clientSecret: web.clientSecret!, redirectUri: REDIRECT_URI },
+    identifiers,
+  };
+}
+
+const BARE_ACCOUNT = 'bench-account';
+
+async function startBare(): Promise<Omit<Ready, 'type' | 'startupMs'>> {
+  const listening = await listen();
+  server = listening.server;
+  const url = `http://127.0.0.1:${listening.port}`;
+  const service = { clientId: 'bench-service', clientSecret: randomBytes(32).toString('base64url') };
+  const web = { clientId: 'bench-web', clientSecret: randomBytes(32).toString('base64url'), redirectUri: REDIRECT_URI };
+  const configuration: Configuration = {
+    clients: [
+      { client_id: service.clientId, client_secret: service.clientSecret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], token_endpoint_auth_method: 'client_secret_basic' },
+      { client_id: web.clientId, client_secret: web.clientSecret, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: [REDIRECT_URI], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'RS256' },
+    ],
+    // The same kind of keys CHUCS signs with (RS256 ID tokens), so refresh does the same crypto.
+    jwks: { keys: await generateSigningKeys() } as Configuration['jwks'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'phone'],
+    async findAccount(_ctx, sub) {
+      return { accountId: sub, claims: async () => ({ sub, name: '压测用户', nickname: '压测', email: 'bench@example.com', email_verified: true }) };
+    },
+    rotateRefreshToken: true,
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+    },
+  };
+  provider = new Provider(url, configuration);
+  server.on('request', provider.callback());
+  return { url, issuer: url, service, web, identifiers: [] };
+}
+
+/** bare only: access and refresh tokens minted through the provider's models (no login UI). */
+async function mint(n: number): Promise<{ accessToken: string; refreshTokens: string[] }> {
+  const p = provider!;
+  const client = (await p.Client.find('bench-web'))!;
+  const grant = new p.Grant({ accountId: BARE_ACCOUNT, clientId: client.clientId });
+  grant.addOIDCScope('openid offline_access profile email');
+  const grantId = await grant.save();
+  const scope = 'openid offline_access profile email';
+  const accessToken = await new p.AccessToken({ accountId: BARE_ACCOUNT, client, grantId, scope, gty: 'authorization_code' }).save();
+  const refreshTokens: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const g = new p.Grant({ accountId: BARE_ACCOUNT, clientId: client.clientId });
+    g.addOIDCScope(scope);
+    const gid = await g.save();
+    const authTime = Math.floor(Date.now() / 1000);
+    refreshTokens.push(await new p.RefreshToken({
+      accountId: BARE_ACCOUNT, client, grantId: gid, scope, gty: 'authorization_code', authTime, iiat: authTime, rotations: 0,
+    } as ConstructorParameters<typeof p.RefreshToken>[0]).save());
+  }
+  return { accessToken, refreshTokens };
+}
+
+async function stop() {
+  if (server) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server!.close(() => resolve()));
+  }
+  await chucs?.close();
+  await ownDb?.destroy();
+}
+
+process.on('message', async (msg: { cmd: string; [k: string]: unknown }) => {
+  try {
+    if (msg.cmd === 'start') {
+      const started = performance.now();
+      const m = msg as unknown as StartMessage;
+      const ready = m.kind === 'bare' ? await startBare() : await startChucs(m);
+      send({ type: 'ready', ...ready, startupMs: Math.round(performance.now() - started) } satisfies Ready);
+    } else if (msg.cmd === 'stats') {
+      const cpu = process.cpuUsage();
+      const elu = performance.eventLoopUtilization(lastElu);
+      lastElu = performance.eventLoopUtilization();
+      send({ type: 'stats', cpuMicros: cpu.user + cpu.system, queries, sql, elu: elu.utilization } satisfies Stats);
+      sql = {};
+    } else if (msg.cmd === 'mint') {
+      send({ type: 'minted', ...(await mint(Number(msg.n))) });
+    } else if (msg.cmd === 'stop') {
+      await stop();
+      send({ type: 'stopped' });
+      process.disconnect();
+    }
+  } catch (err) {
+    send({ type: 'error', message: (err as Error).stack ?? String(err) });
+  }
+});
+
+// The parent going away (crash, Ctrl-C) ends this process too.
+process.on('disconnect', () => {
+  void stop().finally(() => process.exit(0));
+});

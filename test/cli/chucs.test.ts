@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCli, cliEnvironment } from '../support/cli.ts';
+import { openDatabase } from '../../src/db/database.ts';
+
+/** Reads what the CLI stored, as a second process would once the CLI has exited. */
+async function storedClient(env: Record<string, string>, clientId: string) {
+  const db = await openDatabase(env.DATABASE_URL
+    ? { url: env.DATABASE_URL, schema: env.CHUCS_DB_SCHEMA }
+    : { dataDir: path.join(env.CHUCS_DATA_DIR!, 'pgdata') });
+  try {
+    return await db('clients').where({ client_id: clientId }).first();
+  } finally {
+    await db.destroy();
+  }
+}
+
+const env = cliEnvironment();
+
+test('clients add prints the secret once and stores it encrypted', async () => {
+  const added = await runCli(['--json', 'clients', 'add', '--name', '长虹商城', '--redirect-uri', 'https://mall.example.com/cb', '--first-party'], env);
+  expect(added.stderr).toBe('');
+  expect(added.code).toBe(0);
+  const client = JSON.parse(added.stdout);
+  expect(client).toMatchObject({ name: '长虹商城', firstParty: true, public: false, grantTypes: ['authorization_code', 'refresh_token'] });
+  expect(client.clientSecret).toMatch(/^[\w-]{43}$/);
+
+  const row = await storedClient(env, client.clientId);
+  expect(row.secret_enc).toMatch(/^v1\./);
+  expect(JSON.stringify(row)).not.toContain(client.clientSecret);
+
+  const shown = await runCli(['clients', 'show', client.clientId], env);
+  expect(shown.code).toBe(0);
+  expect(shown.stdout).toContain('长虹商城');
+  expect(shown.stdout).not.toContain(client.clientSecret);
+
+  const listed = await runCli(['--json', 'clients', 'list'], env);
+  expect(JSON.parse(listed.stdout).map((c: { clientId: string }) => c.clientId)).toContain(client.clientId);
+  expect(listed.stdout).not.toContain(client.clientSecret);
+
+  const removed = await runCli(['clients', 'remove', client.clientId], env);
+  expect(removed.code).toBe(0);
+  const gone = await runCli(['clients', 'show', client.clientId], env);
+  expect(gone.code).toBe(1);
+  expect(gone.stderr).toContain('clients.not_found');
+});
+
+test('a public client has no secret; bad settings are refused with the reason', async () => {
+  const pub = await runCli(['--json', 'clients', 'add', '--name', 'TV', '--public', '--grant', 'urn:ietf:params:oauth:grant-type:device_code'], env);
+  expect(pub.code).toBe(0);
+  expect(JSON.parse(pub.stdout).clientSecret).toBeUndefined();
+
+  const bad = await runCli(['clients', 'add', '--name', 'x', '--redirect-uri', 'not a url'], env);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toMatch(/redirectUris\.0: must be an absolute URL/);
+
+  const noRedirect = await runCli(['clients', 'add', '--name', 'x'], env);
+  expect(noRedirect.code).toBe(1);
+  expect(noRedirect.stderr).toMatch(/needs at least one redirect URI/);
+});
+
+test('users add takes a phone in any shape, the password from stdin, and refuses duplicates', async () => {
+  const added = await runCli(['--json', 'users', 'add', '--phone', '139-0013-9000', '--password-stdin'], env, 'a long enough passphrase\n');
+  expect(added.code).toBe(0);
+  expect(JSON.parse(added.stdout)).toMatchObject({ identifiers: [{ kind: 'phone', value: '+8613900139000', verified: true }], password: true });
+
+  const again = await runCli(['users', 'add', '--phone', '+86 139 0013 9000'], env);
+  expect(again.code).toBe(1);
+  expect(again.stderr).toContain('identity.identifier_in_use');
+
+  const weak = await runCli(['users', 'add', '--email', 'weak@example.com', '--password-stdin'], env, 'short\n');
+  expect(weak.code).toBe(1);
+  expect(weak.stderr).toContain('identity.weak_password');
+
+  const badPhone = await runCli(['users', 'add', '--phone', '12345'], env);
+  expect(badPhone.code).toBe(2);
+  expect(badPhone.stderr).toContain('not a valid phone');
+});
+
+test('keys rotate adds new signing keys in front, keeps two older generations, retires the rest', async () => {
+  const rotate = async () => JSON.parse((await runCli(['--json', 'keys', 'rotate'], env)).stdout);
+  const first = await rotate();
+  const second = await rotate();
+  expect(second.keys.slice(0, 4).map((k: { kid: string }) => k.kid)).toEqual([...second.added, ...first.added]);
+  const third = await rotate();
+  expect(third.keys).toHaveLength(6);
+  expect(third.retired).toHaveLength(second.keys.length + 2 - 6);
+  const file = JSON.parse(readFileSync(path.join(env.CHUCS_DATA_DIR!, 'jwks.json'), 'utf8'));
+  expect(file.keys.map((k: { kid: string }) => k.kid)).toEqual([...third.added, ...second.added, ...first.added]);
+  expect(file.keys.every((k: { d?: string }) => typeof k.d === 'string')).toBe(true);
+});
+
+test('migrate is idempotent; usage errors exit 2', async () => {
+  const migrated = await runCli(['migrate'], env);
+  expect(migrated.code).toBe(0);
+  expect(migrated.stdout).toMatch(/up to date|applied/);
+  expect((await runCli(['no-such-command'], env)).code).toBe(2);
+});

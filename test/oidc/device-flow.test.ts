@@ -1,0 +1,175 @@
+import request from 'supertest';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { browser, csrfOf, type Browser, type Person } from '../support/browser.ts';
+import { formOn, submission } from '../support/forms.ts';
+
+/**
+ * RFC 8628: a TV asks for a code, the person types it on their phone, signs in and
+ * confirms; meanwhile the TV polls the token endpoint.
+ */
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+let server: TestServer;
+let tv: { clientId: string };
+const person: Person = { identifier: 'tv-owner@example.com', password: 'correct horse battery staple' };
+let accountId: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  tv = await server.addClient({ name: '长虹电视', public: true, grantTypes: [DEVICE_CODE_GRANT], redirectUris: [] });
+  accountId = await server.addUser({ email: 'tv-owner@example.com' });
+});
+afterAll(() => server.close());
+
+interface DeviceAuthorization {
+  device_code: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete: string;
+  expires_in: number;
+  interval?: number;
+}
+
+async function startOnDevice(): Promise<DeviceAuthorization> {
+  const res = await request(server.url).post('/device/auth').type('form').send({ client_id: tv.clientId, scope: 'openid' });
+  expect(res.status).toBe(200);
+  return res.body as DeviceAuthorization;
+}
+
+function poll(deviceCode: string) {
+  return request(server.url).post('/token').type('form')
+    .send({ grant_type: DEVICE_CODE_GRANT, device_code: deviceCode, client_id: tv.clientId });
+}
+
+/** The path and query of a URL on CHUCS. */
+function onServer(url: string): string {
+  const u = new URL(url, server.url);
+  expect(u.origin).toBe(server.url);
+  return `${u.pathname}${u.search}`;
+}
+
+/** Follows redirects within CHUCS, signing in on our login page when asked, until a page shows. */
+async function follow(agent: Browser, res: request.Response, who?: Person): Promise<request.Response> {
+  for (let step = 0; step < 20; step++) {
+    if (res.status >= 300 && res.status < 400) {
+      res = await agent.get(onServer(res.headers.location!));
+      continue;
+    }
+    const login = /action="(\/interaction\/[^/"]+\/login)"/.exec(res.text);
+    if (res.status === 200 && login) {
+      if (!who) throw new Error('login page reached, but no person to sign in');
+      res = await agent.post(login[1]!).type('form')
+        .send({ _csrf: csrfOf(res.text), identifier: who.identifier, password: who.password });
+      continue;
+    }
+    return res;
+  }
+  throw new Error('too many steps');
+}
+
+/** Opens the link from the TV (or QR code): the page submits the code by itself. */
+async function openCompleteLink(agent: Browser, link: string) {
+  const autoSubmit = await agent.get(onServer(link));
+  expect(autoSubmit.status).toBe(200);
+  const form = formOn(autoSubmit.text, { action: /\/device$/ });
+  return agent.post(onServer(form.action)).type('form').send(submission(form));
+}
+
+/** Opens /device and types the code into our page. */
+async function typeCode(agent: Browser, userCode: string) {
+  const page = await agent.get('/device');
+  expect(page.status).toBe(200);
+  const form = formOn(page.text, { id: 'op.deviceInputForm' });
+  return agent.post(onServer(form.action)).type('form').send(submission(form, { typed: { user_code: userCode } }));
+}
+
+function pressOnConfirmPage(agent: Browser, page: request.Response, press?: { name: string; value: string }) {
+  const form = formOn(page.text, { id: 'op.deviceConfirmForm' });
+  return agent.post(onServer(form.action)).type('form').send(submission(form, { press }));
+}
+
+test('the device gets a short numeric code and where to enter it, and waits for the person', async () => {
+  const auth = await startOnDevice();
+  expect(auth.user_code).toMatch(/^\d{4}-\d{4}$/);
+  expect(auth.verification_uri).toBe(`${server.url}/device`);
+  expect(new URL(auth.verification_uri_complete).searchParams.get('user_code')).toBe(auth.user_code);
+  expect(auth.expires_in).toBeGreaterThan(0);
+
+  const pending = await poll(auth.device_code);
+  expect(pending.status).toBe(400);
+  expect(pending.body.error).toBe('authorization_pending');
+});
+
+test('opening the link, signing in and confirming gives the device tokens for the person', async () => {
+  const auth = await startOnDevice();
+  const agent = browser(server.url);
+
+  const confirmPage = await openCompleteLink(agent, auth.verification_uri_complete);
+  expect(confirmPage.status).toBe(200);
+  expect(confirmPage.text).toContain('确认在 长虹电视 上登录？');
+  expect(confirmPage.text).toContain(auth.user_code);
+
+  const done = await follow(agent, await pressOnConfirmPage(agent, confirmPage), person);
+  expect(done.status).toBe(200);
+  expect(done.text).toContain('登录成功，请回到设备上继续。');
+
+  const token = await poll(auth.device_code);
+  expect(token.status).toBe(200);
+  const jwks = createRemoteJWKSet(new URL(`${server.url}/jwks`));
+  const { payload } = await jwtVerify(token.body.id_token, jwks, { issuer: server.url, audience: tv.clientId });
+  expect(payload.sub).toBe(accountId);
+
+  const userinfo = await request(server.url).get('/me').set('authorization', `Bearer ${token.body.access_token}`);
+  expect(userinfo.status).toBe(200);
+  expect(userinfo.body.sub).toBe(accountId);
+
+  const again = await poll(auth.device_code);
+  expect(again.status).toBe(400);
+  expect(again.body.error).toBe('invalid_grant');
+});
+
+test('typing the code on /device works the same, in Chinese', async () => {
+  const auth = await startOnDevice();
+  const agent = browser(server.url);
+
+  const inputPage = await agent.get('/device');
+  expect(inputPage.text).toContain('请输入电视或设备上显示的代码');
+
+  const confirmPage = await typeCode(agent, auth.user_code);
+  expect(confirmPage.status).toBe(200);
+  expect(confirmPage.text).toContain('确认在 长虹电视 上登录？');
+
+  const done = await follow(agent, await pressOnConfirmPage(agent, confirmPage), person);
+  expect(done.text).toContain('登录成功，请回到设备上继续。');
+  const token = await poll(auth.device_code);
+  expect(token.status).toBe(200);
+  expect(token.body.access_token).toBeTruthy();
+});
+
+test('a wrong code is refused on the page, and the device keeps waiting', async () => {
+  const auth = await startOnDevice();
+  const agent = browser(server.url);
+  const wrong = auth.user_code === '0000-0000' ? '1111-1111' : '0000-0000';
+
+  const page = await typeCode(agent, wrong);
+  expect(page.text).toContain('代码无效或已过期，请检查后重试。');
+  expect(page.text).not.toContain('确认在');
+
+  const pending = await poll(auth.device_code);
+  expect(pending.body.error).toBe('authorization_pending');
+});
+
+test('cancelling on the confirm page gives access_denied to the device', async () => {
+  const auth = await startOnDevice();
+  const agent = browser(server.url);
+
+  const confirmPage = await openCompleteLink(agent, auth.verification_uri_complete);
+  const cancelled = await pressOnConfirmPage(agent, confirmPage, { name: 'abort', value: 'yes' });
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.text).toContain('已取消设备登录。');
+
+  const denied = await poll(auth.device_code);
+  expect(denied.status).toBe(400);
+  expect(denied.body.error).toBe('access_denied');
+});
