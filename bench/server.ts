@@ -187,7 +187,13 @@ async function mint(n: number): Promise<{ accessToken: string; refreshTokens: st
   return { accessToken, refreshTokens };
 }
 
-async function stop() {
+let stopping: Promise<void> | undefined;
+function stop(): Promise<void> {
+  stopping ??= doStop();
+  return stopping;
+}
+
+async function doStop() {
   if (server) {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -36,6 +36,7 @@ const MESSAGES = {
   'device.allow': ['确认登录', 'Sign in'],
   'device.deny': ['取消', 'Cancel'],
   'device.done': ['登录成功，请回到设备上继续。', 'Signed in. Continue on your device.'],
+  'device.cancelled': ['已取消设备登录。', 'Signing in on the device was cancelled.'],
   'device.invalid_code': ['代码无效或已过期，请检查后重试。', 'The code is invalid or has expired. Check it and try again.'],
 } as const satisfies Record<string, readonly [string, string]>;
 

@@ -111,7 +111,8 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
         mask: '****-****',
         async userCodeInputSource(ctx, form, _out, err) {
           const locale = localeOf(ctx);
-          const error = err ? t(locale, 'device.invalid_code') : undefined;
+          // oidc-provider shows this page again after a cancel, too: that is not a bad code.
+          const error = !err ? undefined : (err as Error).name === 'AbortedError' ? t(locale, 'device.cancelled') : t(locale, 'device.invalid_code');
           page(ctx, 'device-input', t(locale, 'device.title'), { form, error });
         },
         async userCodeConfirmSource(ctx, form, client, _deviceInfo, userCode) {

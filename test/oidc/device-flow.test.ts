@@ -17,7 +17,7 @@ let accountId: string;
 
 beforeAll(async () => {
   server = await startTestServer();
-  tv = await server.addClient({ name: '长虹电视', public: true, grantTypes: [DEVICE_CODE_GRANT], redirectUris: [] });
+  tv = await server.addClient({ name: '长虹电视', firstParty: true, public: true, grantTypes: [DEVICE_CODE_GRANT], redirectUris: [] });
   accountId = await server.addUser({ email: 'tv-owner@example.com' });
 });
 afterAll(() => server.close());
@@ -49,21 +49,31 @@ function onServer(url: string): string {
   return `${u.pathname}${u.search}`;
 }
 
-/** Follows redirects within CHUCS, signing in on our login page when asked, until a page shows. */
-async function follow(agent: Browser, res: request.Response, who?: Person): Promise<request.Response> {
+/**
+ * Follows redirects within CHUCS, signing in (and consenting) on our pages when asked,
+ * until another page shows. Returns that page and the interaction pages seen on the way.
+ */
+async function follow(agent: Browser, res: request.Response, who?: Person) {
+  const pages: string[] = [];
   for (let step = 0; step < 20; step++) {
     if (res.status >= 300 && res.status < 400) {
       res = await agent.get(onServer(res.headers.location!));
       continue;
     }
-    const login = /action="(\/interaction\/[^/"]+\/login)"/.exec(res.text);
-    if (res.status === 200 && login) {
+    const interaction = /action="(\/interaction\/[^/"]+)\/(login|confirm)"/.exec(res.text);
+    if (res.status === 200 && interaction?.[2] === 'login') {
       if (!who) throw new Error('login page reached, but no person to sign in');
-      res = await agent.post(login[1]!).type('form')
+      pages.push('login');
+      res = await agent.post(`${interaction[1]}/login`).type('form')
         .send({ _csrf: csrfOf(res.text), identifier: who.identifier, password: who.password });
       continue;
     }
-    return res;
+    if (res.status === 200 && interaction?.[2] === 'confirm') {
+      pages.push('consent');
+      res = await agent.post(`${interaction[1]}/confirm`).type('form').send({ _csrf: csrfOf(res.text) });
+      continue;
+    }
+    return { page: res, pages };
   }
   throw new Error('too many steps');
 }
@@ -110,7 +120,8 @@ test('opening the link, signing in and confirming gives the device tokens for th
   expect(confirmPage.text).toContain('确认在 长虹电视 上登录？');
   expect(confirmPage.text).toContain(auth.user_code);
 
-  const done = await follow(agent, await pressOnConfirmPage(agent, confirmPage), person);
+  const { page: done, pages } = await follow(agent, await pressOnConfirmPage(agent, confirmPage), person);
+  expect(pages).toEqual(['login']); // Changhong's own TV: no consent page
   expect(done.status).toBe(200);
   expect(done.text).toContain('登录成功，请回到设备上继续。');
 
@@ -140,14 +151,14 @@ test('typing the code on /device works the same, in Chinese', async () => {
   expect(confirmPage.status).toBe(200);
   expect(confirmPage.text).toContain('确认在 长虹电视 上登录？');
 
-  const done = await follow(agent, await pressOnConfirmPage(agent, confirmPage), person);
+  const { page: done } = await follow(agent, await pressOnConfirmPage(agent, confirmPage), person);
   expect(done.text).toContain('登录成功，请回到设备上继续。');
   const token = await poll(auth.device_code);
   expect(token.status).toBe(200);
   expect(token.body.access_token).toBeTruthy();
 });
 
-test('a wrong code is refused on the page, and the device keeps waiting', async () => {
+test('a wrong code is refused on the page, the device keeps waiting, and the right code then works', async () => {
   const auth = await startOnDevice();
   const agent = browser(server.url);
   const wrong = auth.user_code === '0000-0000' ? '1111-1111' : '0000-0000';
@@ -156,8 +167,11 @@ test('a wrong code is refused on the page, and the device keeps waiting', async 
   expect(page.text).toContain('代码无效或已过期，请检查后重试。');
   expect(page.text).not.toContain('确认在');
 
-  const pending = await poll(auth.device_code);
-  expect(pending.body.error).toBe('authorization_pending');
+  expect((await poll(auth.device_code)).body.error).toBe('authorization_pending');
+
+  const retry = formOn(page.text, { id: 'op.deviceInputForm' });
+  const confirmPage = await agent.post(onServer(retry.action)).type('form').send(submission(retry, { typed: { user_code: auth.user_code } }));
+  expect(confirmPage.text).toContain('确认在 长虹电视 上登录？');
 });
 
 test('cancelling on the confirm page gives access_denied to the device', async () => {
