@@ -1,0 +1,37 @@
+import { loadConfig, ConfigError, describeConfig } from '../../src/config/load.ts';
+
+test('defaults give a working development configuration', () => {
+  const config = loadConfig({});
+  expect(config).toMatchObject({ env: 'development', port: 3000, issuer: 'http://localhost:3000', dataDir: './data' });
+  expect(config.argon2).toEqual({ memoryKib: 19456, timeCost: 2, parallelism: 1 });
+  expect(Object.isFrozen(config.argon2)).toBe(true);
+});
+
+test('environment variables override the defaults', () => {
+  const config = loadConfig({ PORT: '8080', ISSUER: 'https://id.changhong.com', TRUST_PROXY: 'true', DATABASE_URL: 'postgres://u@db/chucs' });
+  expect(config).toMatchObject({ port: 8080, issuer: 'https://id.changhong.com', trustProxy: true, databaseUrl: 'postgres://u@db/chucs' });
+});
+
+test.each([
+  [{ PORT: 'eighty' }, /port: /],
+  [{ ISSUER: 'ftp://x' }, /issuer: /],
+  [{ ISSUER: 'https://id.example.com/' }, /issuer: must not end with "\/"/],
+  [{ DATABASE_URL: 'mysql://x' }, /databaseUrl: must start with postgres:\/\//],
+  [{ CHUCS_ENCRYPTION_KEY: 'short' }, /encryptionKey: must be 32 bytes/],
+  [{ LOG_LEVEL: 'loud' }, /logLevel: /],
+  [{ CHUCS_CONFIG: '/nonexistent.json' }, /CHUCS_CONFIG: file not found/],
+])('a bad setting fails at start naming the key: %o', (env, message) => {
+  expect(() => loadConfig(env)).toThrow(ConfigError);
+  expect(() => loadConfig(env)).toThrow(message);
+});
+
+test('production insists on https', () => {
+  expect(() => loadConfig({ NODE_ENV: 'production', ISSUER: 'http://id.example.com' })).toThrow(/https/);
+});
+
+test('secrets are redacted when the configuration is logged', () => {
+  const config = loadConfig({ DATABASE_URL: 'postgres://u:hunter2@db/chucs', CHUCS_COOKIE_KEYS: 'k'.repeat(40) });
+  const shown = JSON.stringify(describeConfig(config));
+  expect(shown).not.toContain('hunter2');
+  expect(shown).not.toContain('k'.repeat(40));
+});
