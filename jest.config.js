@@ -10,4 +10,5 @@ export default {
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
+  maxWorkers: 2,
 };
