@@ -63,7 +63,7 @@ function modelAdapter(db: Db, model: string): Adapter {
       await rows().where({ id }).delete();
     },
     async revokeByGrantId(grantId) {
-      void grantId;
+      await rows().where({ grant_id: grantId }).delete();
     },
   };
 }
