@@ -36,6 +36,12 @@ export const configSchema = z.object({
     sessionSeconds: z.number().int().positive(),
     authorizationCodeSeconds: z.number().int().positive().max(600),
   }),
+  /**
+   * Hosts that CHUCS may call although they resolve to private or loopback addresses
+   * (back-channel logout to apps on the company network). Exact names or `*.suffix`.
+   * Everything else is guarded against server-side request forgery.
+   */
+  privateNetworkHosts: z.array(z.string().regex(/^(\*\.)?[\w.-]+$/, 'a host name or *.suffix')),
   sweepIntervalSeconds: z.number().int().positive(),
   requestTimeoutMs: z.number().int().positive(),
 });

@@ -28,7 +28,8 @@ export interface InteractionDeps {
  * | consent | consent page  | /confirm: grant the scopes   | back to oidc-provider       |
  * | any     |               | /abort                       | access_denied to the client |
  *
- * First-party clients never reach consent (see loadExistingGrant).
+ * First-party clients reach consent only when the app itself asks for it with prompt=consent
+ * (see loadExistingGrant).
  */
 export function createInteractionRoutes({ provider, passwordLogin, views, csrf }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
@@ -59,10 +60,10 @@ export function createInteractionRoutes({ provider, passwordLogin, views, csrf }
     return client?.clientName ?? String(details.params.client_id);
   }
 
-  function render(ctx: Context, details: Details, view: string, titleKey: MessageKey, data: Record<string, unknown>) {
+  function render(ctx: Context, details: Details, view: string, titleKey: MessageKey, data: Record<string, unknown>, titleVars: Record<string, string> = {}) {
     const locale = localeOf(ctx, details);
     ctx.type = 'html';
-    ctx.body = views.render(view, locale, { title: t(locale, titleKey), uid: details.uid, csrf: csrf.token(details.uid), ...data });
+    ctx.body = views.render(view, locale, { title: t(locale, titleKey, titleVars), uid: details.uid, csrf: csrf.token(details.uid), ...data });
   }
 
   async function showLogin(ctx: Context, details: Details, extra: { error?: string; identifier?: string } = {}) {
@@ -78,7 +79,8 @@ export function createInteractionRoutes({ provider, passwordLogin, views, csrf }
       const scopes = String(details.params.scope ?? 'openid').split(' ')
         .filter((s) => ['openid', 'profile', 'email', 'phone', 'offline_access'].includes(s))
         .map((s) => t(locale, `scope.${s}` as MessageKey));
-      return render(ctx, details, 'consent', 'consent.intro', { clientName: await clientName(details), scopes });
+      const name = await clientName(details);
+      return render(ctx, details, 'consent', 'consent.title', { clientName: name, scopes }, { app: name });
     }
     throw new AppError('request.invalid', { detail: `unknown prompt ${details.prompt.name}` });
   });

@@ -26,6 +26,12 @@ function localeOf(ctx: KoaContextWithOIDC) {
   return pickLocale(params?.ui_locales, ctx.get('accept-language'));
 }
 
+/** Whether a host is on the configured list of private-network hosts CHUCS may call. */
+export function hostAllowed(host: string, patterns: readonly string[]): boolean {
+  const h = host.toLowerCase();
+  return patterns.some((p) => (p.startsWith('*.') ? h.endsWith(p.slice(1).toLowerCase()) : h === p.toLowerCase()));
+}
+
 function isFirstParty(client: { metadata(): Record<string, unknown> } | undefined): boolean {
   return client?.metadata().chucs_first_party === true;
 }
@@ -79,6 +85,13 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
       return grant;
     },
 
+    // oidc-provider guards its outgoing calls against private addresses (SSRF); hosts the
+    // operator lists are called without that guard.
+    fetch(url, options) {
+      if (hostAllowed(new URL(String(url)).hostname, config.privateNetworkHosts)) delete (options as { dispatcher?: unknown }).dispatcher;
+      return globalThis.fetch(url, options);
+    },
+
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     rotateRefreshToken: true,
     clientBasedCORS(_ctx, origin, client) {
@@ -100,7 +113,11 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      introspection: {
+        enabled: true,
+        // An app may look into its own tokens only: never another app's users.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       revocation: { enabled: true },
       backchannelLogout: { enabled: true },
       deviceFlow: {
@@ -146,6 +163,17 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // A POST of the device code form without a session cookie (cookies blocked, a forged or
+  // scripted request) has no form to check against; oidc-provider 9 answers it with a 500
+  // (its error page re-renders the form into a session it never saved). Show a fresh form.
+  provider.use(async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.path === '/device' && !ctx.cookies.get(provider.cookieName('session'), { signed: true })) {
+      ctx.status = 303;
+      ctx.redirect(`${config.issuer}/device`);
+      return;
+    }
+    await next();
+  });
   provider.on('server_error', (ctx, err) => logger.error({ err, requestId: ctx.state?.requestId }, 'oidc-provider server_error'));
   provider.on('backchannel.error', (_ctx, err, client) => logger.warn({ err: (err as Error).message, client: client.clientId }, 'back-channel logout delivery failed'));
   return provider;
