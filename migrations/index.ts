@@ -1,5 +1,6 @@
 /** Every migration, oldest first. Shipped files are never edited: add a new one. */
 import * as identityModel from './20261124120000_identity_model.ts';
+import * as mergeEngine from './20261124180000_merge_engine.ts';
 
 export interface SqlMigration {
   up: readonly string[];
@@ -8,4 +9,5 @@ export interface SqlMigration {
 
 export const migrations: ReadonlyArray<readonly [name: string, migration: SqlMigration]> = [
   ['20261124120000_identity_model', identityModel],
+  ['20261124180000_merge_engine', mergeEngine],
 ];

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
 
 /**
  * Normal forms of identity evidence (legacy-sources.md): phones in E.164, emails trimmed and
@@ -19,10 +19,12 @@ export function normalisePhone(input: string): string | null {
   const national = s.startsWith('+') ? digits : digits.replace(/^00/, '');
 
   if (MAINLAND_MOBILE.test(digits) && !international) return `+86${digits}`;
-  if (/^86/.test(national) && MAINLAND_MOBILE.test(national.slice(2))) return `+${national}`;
+  if (/^86/.test(national)) return MAINLAND_MOBILE.test(national.slice(2)) ? `+${national}` : null; // mainland: mobiles only
   if (!international) return null;
+  // Possible (right length for its country) rather than valid: numbering plans grow faster
+  // than the metadata, and a real customer's number must not be turned away.
   const parsed = parsePhoneNumberFromString(`+${national}`);
-  return parsed?.isValid() ? parsed.number : null;
+  return parsed?.isPossible() ? parsed.number : null;
 }
 
 /** Splits a field holding several phone numbers (`/`, `;`, `；`, `,`, `、`). */
@@ -34,7 +36,7 @@ const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 
 export function normaliseEmail(input: string): string | null {
   const s = input.normalize('NFKC').trim().toLowerCase();
-  return EMAIL.test(s) && s.length <= 254 ? s : null;
+  return EMAIL.test(s) && s.length <= 254 && !/\p{Cc}/u.test(s) ? s : null;
 }
 
 export function normaliseUsername(input: string): string | null {
