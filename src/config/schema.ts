@@ -42,6 +42,16 @@ export const configSchema = z.object({
    * Everything else is guarded against server-side request forgery.
    */
   privateNetworkHosts: z.array(z.string().regex(/^(\*\.)?[\w.-]+$/, 'a host name or *.suffix')),
+  merge: z.object({
+    /** Values that glue strangers together (demo numbers, test addresses): never evidence. */
+    placeholders: z.object({ phone: z.array(z.string()), email: z.array(z.string()) }),
+    /** A value shared by more records than this is not one person's: reported, not used. */
+    maxRecordsPerValue: z.number().int().min(2),
+    /** Which source's profile values win when verification does not decide. */
+    sourcePriority: z.array(z.string()),
+    /** Records per transaction when applying a plan (a checkpoint after each). */
+    batchSize: z.number().int().min(1),
+  }),
   sweepIntervalSeconds: z.number().int().positive(),
   requestTimeoutMs: z.number().int().positive(),
 });
