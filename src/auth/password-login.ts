@@ -34,7 +34,9 @@ export function createPasswordLogin({ db, identity, hasher, rules, clock }: Pass
   return async function authenticate(attempt: LoginAttempt): Promise<string> {
     const now = clock();
     const parsed = parseLoginIdentifier(attempt.identifier);
-    const idKey = `login:id:${parsed ? `${parsed.kind}:${parsed.value}` : attempt.identifier.trim().slice(0, 256)}`;
+    // Unparsable input is still throttled under what was typed; NUL cannot be stored in PostgreSQL text.
+    const typed = attempt.identifier.trim().slice(0, 256).replaceAll('\u0000', '\uFFFD');
+    const idKey = `login:id:${parsed ? `${parsed.kind}:${parsed.value}` : typed}`;
     const ipKey = `login:ip:${attempt.ip}`;
 
     const decision = strictest([

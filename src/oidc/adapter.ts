@@ -11,6 +11,12 @@ const TABLE = 'oidc_models';
 
 const epoch = (d: Date | string) => Math.floor(new Date(d).getTime() / 1000);
 
+/**
+ * Ids, codes and client ids reach us from requests. PostgreSQL text cannot hold NUL: such a
+ * value can match no row, and sending it would fail the query (a 500 instead of invalid_grant).
+ */
+const canBeStored = (value: string) => !value.includes('\u0000');
+
 export function createAdapterFactory({ db, clients }: { db: Db; clients: ClientsService }) {
   return function adapterFor(model: string): Adapter {
     if (model === 'Client') return clientAdapter(clients);
@@ -21,7 +27,7 @@ export function createAdapterFactory({ db, clients }: { db: Db; clients: Clients
 function clientAdapter(clients: ClientsService): Adapter {
   const readOnly = async () => { throw new Error('clients are managed with "chucs clients"'); };
   return {
-    find: async (id) => (await clients.providerMetadata(id)) as AdapterPayload | undefined,
+    find: async (id) => (canBeStored(id) ? (await clients.providerMetadata(id)) as AdapterPayload | undefined : undefined),
     upsert: readOnly, consume: readOnly, destroy: readOnly, revokeByGrantId: readOnly,
     findByUid: async () => undefined, findByUserCode: async () => undefined,
   };
@@ -33,6 +39,7 @@ function modelAdapter(db: Db, model: string): Adapter {
     q.andWhere((w) => w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()));
 
   async function findWhere(column: 'id' | 'uid' | 'user_code', value: string) {
+    if (!canBeStored(value)) return undefined;
     const row = await live(rows().where(column, value)).first('payload', 'consumed_at');
     if (!row) return undefined;
     const payload = row.payload as AdapterPayload;

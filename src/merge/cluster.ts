@@ -1,0 +1,138 @@
+import { UnionFind } from './union-find.ts';
+
+/**
+ * The clustering rules of legacy-sources.md, over nodes (legacy records and existing
+ * accounts, as dense integers) and the values they carry. Pure: the caller streams the
+ * values in, sorted by (kind, value), and reads the clusters out.
+ *
+ * 1. Strong evidence (verified phone or email, WeChat unionid, QQ openid, Weibo uid)
+ *    joins every node that carries the same value.
+ * 2. Weak evidence (a phone or email nobody proved) only attaches free records, which
+ *    carry no credentials and belong to no account yet. Free records sharing a weak value
+ *    form a group; a group attaches to the one cluster that holds one of its values as
+ *    verified evidence. If its values point to two or more clusters, it stays apart.
+ * 3. A MAC never joins anything (a household, not a person); usernames mean nothing across
+ *    sources. Neither is passed in.
+ */
+export interface StrongValue { kind: string; value: string; node: number }
+export interface WeakValue { kind: string; value: string; node: number; verified: boolean; free: boolean }
+
+export interface Split { label: (node: number) => number | undefined }
+
+export const RULE = { strong: 1, weakAttach: 2 } as const;
+
+export class Clustering {
+  readonly uf: UnionFind;
+  /** Free nodes joined through weak evidence: node -> the rule that placed it. */
+  readonly weakRule = new Map<number, number>();
+  readonly ambiguous: Array<{ group: number; targets: number[] }> = [];
+  private split: Split;
+
+  constructor(maxNode: number, split: Split = { label: () => undefined }) {
+    this.uf = new UnionFind(maxNode);
+    this.split = split;
+  }
+
+  /**
+   * Joins all nodes of one value. Nodes an operator split apart (labels) are joined only
+   * with nodes of the same label; unlabelled ones never bridge two labels.
+   */
+  private joinGroup(nodes: number[]) {
+    const byLabel = new Map<number, number>();
+    let unlabelled: number | undefined;
+    for (const n of nodes) {
+      const label = this.split.label(n);
+      if (label === undefined) {
+        if (unlabelled === undefined) unlabelled = n;
+        else this.uf.union(unlabelled, n);
+      } else {
+        const first = byLabel.get(label);
+        if (first === undefined) byLabel.set(label, n);
+        else this.uf.union(first, n);
+      }
+    }
+    if (unlabelled !== undefined && byLabel.size === 1) this.uf.union(unlabelled, [...byLabel.values()][0]!);
+  }
+
+  /** Pass 1: strong values, sorted by (kind, value). */
+  async strongPass(values: AsyncIterable<StrongValue[]>): Promise<void> {
+    let key = '';
+    let group: number[] = [];
+    for await (const batch of values) {
+      for (const v of batch) {
+        const k = `${v.kind}\u0000${v.value}`;
+        if (k !== key) {
+          if (group.length > 1) this.joinGroup(group);
+          key = k;
+          group = [];
+        }
+        group.push(v.node);
+      }
+    }
+    if (group.length > 1) this.joinGroup(group);
+  }
+
+  /** Joins pairs given directly (a record and the account it is already linked to). */
+  link(a: number, b: number): void {
+    this.uf.union(a, b);
+  }
+
+  /** Pass 2: weak values (phones and emails, verified or not), sorted by (kind, value). */
+  async weakPass(values: AsyncIterable<WeakValue[]>): Promise<void> {
+    const candidates = new Map<number, Set<number>>(); // free node -> clusters holding its values verified
+    let key = '';
+    let free: number[] = [];
+    let holders: number[] = [];
+    const closeGroup = () => {
+      if (free.length > 1) this.joinGroup(free);
+      if (holders.length && free.length) {
+        const roots = new Set(holders.map((h) => this.uf.find(h)));
+        for (const f of free) {
+          const set = candidates.get(f) ?? new Set<number>();
+          for (const r of roots) set.add(r);
+          candidates.set(f, set);
+        }
+      }
+    };
+    for await (const batch of values) {
+      for (const v of batch) {
+        const k = `${v.kind}\u0000${v.value}`;
+        if (k !== key) {
+          closeGroup();
+          key = k;
+          free = [];
+          holders = [];
+        }
+        if (v.free) free.push(v.node);
+        else if (v.verified) holders.push(v.node);
+      }
+    }
+    closeGroup();
+
+    // Candidates were gathered per free node; decide per group of free nodes.
+    const byGroup = new Map<number, { members: number[]; targets: Set<number> }>();
+    for (const [node, targets] of candidates) {
+      const group = this.uf.find(node);
+      const entry = byGroup.get(group) ?? { members: [], targets: new Set<number>() };
+      entry.members.push(node);
+      for (const t of targets) entry.targets.add(this.uf.find(t));
+      byGroup.set(group, entry);
+    }
+    for (const [group, { targets }] of byGroup) {
+      if (targets.size === 1) {
+        const target = [...targets][0]!;
+        this.weakRule.set(group, RULE.weakAttach);
+        this.uf.union(group, target);
+      } else if (targets.size > 1) {
+        this.ambiguous.push({ group, targets: [...targets].sort((a, b) => a - b) });
+      }
+    }
+    // Every free member of an attached group was placed by weak evidence.
+    if (this.weakRule.size) {
+      for (const node of candidates.keys()) {
+        const root = this.uf.find(node);
+        if ([...this.weakRule.keys()].some((g) => this.uf.find(g) === root)) this.weakRule.set(node, RULE.weakAttach);
+      }
+    }
+  }
+}
