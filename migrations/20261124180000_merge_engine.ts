@@ -63,6 +63,28 @@ export const up = [
     before       jsonb not null                    -- the columns as they were, restored by undo
   )`,
   `create index merge_run_journal_by_run on merge_run_journal (merge_run_id, seq)`,
+  // The plan a run applies, kept so that a run killed half-way resumes the same plan.
+  `create table merge_plan_nodes (
+    merge_run_id bigint not null references merge_runs (id) on delete cascade,
+    node         bigint not null,
+    cluster      bigint not null,
+    record_id    bigint,
+    account_id   text,
+    linked_to    text,                             -- the account the record was linked to before
+    weak         boolean not null,
+    primary key (merge_run_id, node)
+  )`,
+  `create index merge_plan_nodes_by_cluster on merge_plan_nodes (merge_run_id, cluster)`,
+  `create table merge_plan_clusters (
+    merge_run_id bigint not null references merge_runs (id) on delete cascade,
+    cluster      bigint not null,
+    action       text not null check (action in ('create', 'extend', 'merge', 'hold', 'none')),
+    accounts     text[],                           -- existing accounts in the cluster, oldest first
+    records      integer not null,
+    new_records  integer not null,
+    reasons      jsonb,
+    primary key (merge_run_id, cluster)
+  )`,
   `create table merge_conflicts (
     id           bigint generated always as identity primary key,
     merge_run_id bigint not null references merge_runs (id),
@@ -85,6 +107,8 @@ export const up = [
 export const down = [
   'drop table merge_decisions',
   'drop table merge_conflicts',
+  'drop table merge_plan_clusters',
+  'drop table merge_plan_nodes',
   'drop table merge_run_journal',
   'drop index credentials_by_run',
   'drop index identifiers_by_run',

@@ -1,0 +1,340 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Db } from '../db/database.ts';
+import { recordAudit } from '../audit/audit-log.ts';
+import { computePlan, STRONG_KINDS, type PlanReport } from './plan.ts';
+import { survive, type SurvivorRecord } from './survivorship.ts';
+import { journalUpdate, journalDelete } from './journal.ts';
+import type { Evidence, LegacyDevice, LegacyProfile } from './record.ts';
+import type { LegacyHash } from '../identity/legacy-hashers.ts';
+
+/**
+ * Applying a plan as a numbered merge run (states below). The plan is computed and stored
+ * with the run in one transaction; then clusters are applied in batches, each batch one
+ * transaction that also moves the checkpoint, so a run killed at any point and started
+ * again ends exactly where an uninterrupted run ends.
+ *
+ * | status   | means                                      | next                 |
+ * |----------|--------------------------------------------|----------------------|
+ * | applying | plan stored, batches up to the checkpoint  | applied (or resumed) |
+ * | applied  | every cluster applied                      | undoing (latest run) |
+ * | undoing  | being undone (one transaction)             | undone               |
+ * | undone   | the state before the run is back           |                      |
+ */
+
+export interface ApplyOptions {
+  maxRecordsPerValue: number;
+  sourcePriority: readonly string[];
+  batchSize: number;
+  actor: string;
+  /** Refuse to apply unless the plan is still the one the operator reviewed. */
+  expectFingerprint?: string;
+  onPlanStep?: (step: string) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface RunSummary { runId: number; report: PlanReport; resumed: boolean; counts: RunCounts }
+export interface RunCounts { accountsCreated: number; accountsExtended: number; accountsMerged: number; held: number; links: number; identifiers: number; credentials: number; bindings: number }
+
+export class FingerprintMismatch extends Error {
+  override name = 'FingerprintMismatch';
+}
+
+/** One applier at a time: batches take this lock for their transaction. */
+const APPLY_LOCK = 7_402_193;
+
+export async function unfinishedRun(db: Db): Promise<{ id: number } | undefined> {
+  return db('merge_runs').where({ status: 'applying' }).orderBy('id').first('id');
+}
+
+/** Plans and stores a new run (status applying); nothing else is written yet. */
+export async function startRun(db: Db, o: ApplyOptions): Promise<{ runId: number; report: PlanReport }> {
+  return db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
+    const report = await computePlan(trx, { maxRecordsPerValue: o.maxRecordsPerValue, onProgress: o.onPlanStep });
+    if (o.expectFingerprint && o.expectFingerprint !== report.fingerprint) {
+      throw new FingerprintMismatch(`the plan changed since it was reviewed (fingerprint ${report.fingerprint}, expected ${o.expectFingerprint}): plan again`);
+    }
+    const [{ id: runId }] = await trx('merge_runs').insert({
+      status: 'applying', fingerprint: report.fingerprint, report, created_by: o.actor,
+      plan: { maxRecordsPerValue: o.maxRecordsPerValue, sourcePriority: o.sourcePriority }, checkpoint: { cluster: 0 },
+    }).returning('id');
+    await trx.raw(`insert into merge_plan_nodes (merge_run_id, node, cluster, record_id, account_id, linked_to, weak)
+      select ?, node, cluster, record_id, account_id, linked_to, weak from plan_nodes`, [runId]);
+    await trx.raw(`insert into merge_plan_clusters (merge_run_id, cluster, action, accounts, records, new_records, reasons)
+      select ?, cluster, action, accounts, records, new_records, reasons from plan_clusters where action <> 'none'`, [runId]);
+    await recordAudit(trx, { actor: o.actor, action: 'merge.run_started', subject: `merge_run:${runId}`, detail: { fingerprint: report.fingerprint, accounts: report.accounts } });
+    return { runId: Number(runId), report };
+  });
+}
+
+/** Applies the stored plan of a run from its checkpoint to the end. */
+export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promise<RunCounts> {
+  const run = await db('merge_runs').where({ id: runId }).first();
+  if (!run || run.status !== 'applying') throw new Error(`merge run ${runId} is not being applied (status ${run?.status ?? 'missing'})`);
+  const total = Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).count({ n: '*' }).first())?.n ?? 0);
+  let checkpoint = Number(run.checkpoint?.cluster ?? 0);
+  const counts: RunCounts = { accountsCreated: 0, accountsExtended: 0, accountsMerged: 0, held: 0, links: 0, identifiers: 0, credentials: 0, bindings: 0, ...run.counts };
+  for (;;) {
+    const done = await db.transaction(async (trx) => {
+      await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
+      const current = await trx('merge_runs').where({ id: runId }).first('status', 'checkpoint');
+      if (current.status !== 'applying' || Number(current.checkpoint.cluster) !== checkpoint) throw new Error(`merge run ${runId} is being applied elsewhere`);
+      const clusters = await nextClusters(trx, runId, checkpoint, o.batchSize);
+      if (clusters.length === 0) {
+        await trx('merge_runs').where({ id: runId }).update({ status: 'applied', finished_at: trx.fn.now(), updated_at: trx.fn.now(), counts });
+        await recordAudit(trx, { actor: o.actor, action: 'merge.run_applied', subject: `merge_run:${runId}`, detail: { ...counts } });
+        return true;
+      }
+      await applyBatch(trx, runId, clusters, o, counts);
+      checkpoint = Number(clusters[clusters.length - 1]!.cluster);
+      await trx('merge_runs').where({ id: runId }).update({ checkpoint: { cluster: checkpoint }, counts, updated_at: trx.fn.now() });
+      return false;
+    });
+    const applied = Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '<=', checkpoint).count({ n: '*' }).first())?.n ?? 0);
+    o.onProgress?.(done ? total : applied, total);
+    if (done) return counts;
+  }
+}
+
+interface PlanCluster { cluster: number; action: 'create' | 'extend' | 'merge' | 'hold'; accounts: string[] | null; records: number; reasons: unknown }
+
+async function nextClusters(trx: Knex.Transaction, runId: number, after: number, batchRecords: number): Promise<PlanCluster[]> {
+  const rows: PlanCluster[] = await trx('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '>', after)
+    .orderBy('cluster').limit(batchRecords).select('cluster', 'action', 'accounts', 'records', 'reasons');
+  const out: PlanCluster[] = [];
+  let records = 0;
+  for (const r of rows) {
+    if (out.length && records + r.records > batchRecords) break;
+    out.push({ ...r, cluster: Number(r.cluster) });
+    records += r.records;
+  }
+  return out;
+}
+
+interface NodeRow { cluster: number; record_id: number | null; account_id: string | null; linked_to: string | null; weak: boolean }
+interface RecordRow {
+  id: number; source: string; source_id: string; credentialed: boolean;
+  normalised: { credential: LegacyHash | null; profile: LegacyProfile; devices: LegacyDevice[]; banned: boolean; points: number | null; level: string | null; createdAt: string | null; updatedAt: string | null };
+}
+
+async function chunkedInsert(trx: Knex.Transaction, table: string, rows: object[], conflict?: (q: Knex.QueryBuilder) => Knex.QueryBuilder) {
+  for (let i = 0; i < rows.length; i += 2000) {
+    const q = trx(table).insert(rows.slice(i, i + 2000));
+    await (conflict ? conflict(q) : q);
+  }
+}
+
+async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCluster[], o: ApplyOptions, counts: RunCounts) {
+  const ids = clusters.map((c) => c.cluster);
+  const nodes: NodeRow[] = (await trx('merge_plan_nodes').where({ merge_run_id: runId }).whereIn('cluster', ids)
+    .select('cluster', 'record_id', 'account_id', 'linked_to', 'weak')).map((n: NodeRow) => ({ ...n, cluster: Number(n.cluster), record_id: n.record_id === null ? null : Number(n.record_id) }));
+  const recordIds = nodes.filter((n) => n.record_id !== null).map((n) => n.record_id!);
+  const records = new Map<number, RecordRow>();
+  const evidence = new Map<number, Evidence[]>();
+  for (let i = 0; i < recordIds.length; i += 5000) {
+    const part = recordIds.slice(i, i + 5000);
+    for (const r of await trx('legacy_records').whereIn('id', part).select('id', 'source', 'source_id', 'credentialed', 'normalised')) {
+      records.set(Number(r.id), { ...r, id: Number(r.id) });
+    }
+    for (const e of await trx('legacy_evidence').whereIn('record_id', part).select('record_id', 'kind', 'value', 'verified')) {
+      const list = evidence.get(Number(e.record_id)) ?? [];
+      list.push({ kind: e.kind, value: e.value, verified: e.verified });
+      evidence.set(Number(e.record_id), list);
+    }
+  }
+  const accountIds = [...new Set(clusters.flatMap((c) => c.accounts ?? []))];
+  const accountIdentifiers = new Map<string, Evidence[]>();
+  const accountProfiles = new Map<string, Record<string, unknown>>();
+  if (accountIds.length) {
+    for (const i of await trx('identifiers').whereIn('account_id', accountIds).select('account_id', 'kind', 'value', 'verified')) {
+      accountIdentifiers.set(i.account_id, [...(accountIdentifiers.get(i.account_id) ?? []), { kind: i.kind, value: i.value, verified: i.verified }]);
+    }
+    for (const a of await trx('accounts').whereIn('id', accountIds).select('id', 'profile')) accountProfiles.set(a.id, a.profile);
+  }
+  // Values carried by too many records are nobody's: never made into identifiers.
+  const overshared = await oversharedValues(trx, [...evidence.values()].flat(), o.maxRecordsPerValue);
+
+  const byCluster = new Map<number, NodeRow[]>();
+  for (const n of nodes) byCluster.set(n.cluster, [...(byCluster.get(n.cluster) ?? []), n]);
+
+  const newAccounts: object[] = [];
+  const links: object[] = [];
+  const identifiers = new Map<string, { account_id: string; kind: string; value: string; verified: boolean }>();
+  const credentials: object[] = [];
+  const devices = new Map<string, LegacyDevice>();
+  const bindings: Array<{ mac: string; account_id: string; source: string }> = [];
+  const conflicts: object[] = [];
+
+  for (const c of clusters) {
+    const members = byCluster.get(c.cluster) ?? [];
+    const recs = members.filter((m) => m.record_id !== null);
+    if (c.action === 'hold') {
+      conflicts.push({ merge_run_id: runId, record_ids: recs.map((m) => m.record_id), reasons: JSON.stringify(c.reasons) });
+      counts.held++;
+      continue;
+    }
+    const survivorRecords: SurvivorRecord[] = recs.map((m) => {
+      const r = records.get(m.record_id!)!;
+      return {
+        ref: `${r.source}:${r.source_id}`, source: r.source, verified: (evidence.get(r.id) ?? []).some((e) => e.verified),
+        updatedAt: r.normalised.updatedAt, createdAt: r.normalised.createdAt, profile: r.normalised.profile,
+        points: r.normalised.points, level: r.normalised.level, banned: r.normalised.banned,
+      };
+    });
+    const { profile, banned } = survive(survivorRecords, o.sourcePriority);
+
+    let accountId: string;
+    if (c.action === 'create') {
+      accountId = randomUUID();
+      // A ban in any legacy center is kept: the account starts locked (an operator unlocks).
+      newAccounts.push({ id: accountId, profile, status: banned ? 'locked' : 'active', merge_run_id: runId });
+      counts.accountsCreated++;
+    } else {
+      accountId = c.accounts![0]!;
+      const before = accountProfiles.get(accountId) ?? {};
+      const merged = mergeProfile(before, profile);
+      await journalUpdate(trx, runId, 'accounts', { id: accountId }, ['profile', 'updated_at']);
+      await trx('accounts').where({ id: accountId }).update({ profile: merged, updated_at: trx.fn.now() });
+      if (c.action === 'merge') {
+        for (const loser of c.accounts!.slice(1)) await mergeAccountInto(trx, runId, loser, accountId);
+        counts.accountsMerged += c.accounts!.length - 1;
+      } else {
+        counts.accountsExtended++;
+      }
+    }
+
+    // What each new record shares with the rest of its cluster: the evidence of its link.
+    const valueHolders = new Map<string, number>();
+    const countValue = (e: Evidence) => {
+      if (e.kind === 'mac' || e.kind === 'username') return;
+      const k = `${e.kind}\u0000${e.value}`;
+      valueHolders.set(k, (valueHolders.get(k) ?? 0) + 1);
+    };
+    for (const m of recs) for (const e of evidence.get(m.record_id!) ?? []) countValue(e);
+    for (const a of c.accounts ?? []) for (const e of accountIdentifiers.get(a) ?? []) if (e.verified) countValue(e);
+
+    for (const m of recs.filter((x) => x.linked_to === null)) {
+      const r = records.get(m.record_id!)!;
+      const ev = evidence.get(r.id) ?? [];
+      const shared = ev.filter((e) => (valueHolders.get(`${e.kind}\u0000${e.value}`) ?? 0) > 1 && (m.weak || e.verified))
+        .map((e) => ({ kind: e.kind, value: e.value, verified: e.verified }));
+      const rule = m.weak ? 'weak_attach' : shared.length ? 'strong' : recs.length + (c.accounts?.length ?? 0) > 1 ? 'operator' : 'seed';
+      links.push({ record_id: r.id, account_id: accountId, merge_run_id: runId, rule, evidence: JSON.stringify(shared) });
+      for (const e of ev) {
+        if (e.kind === 'mac' || overshared.has(`${e.kind}\u0000${e.value}`)) continue;
+        const key = `${accountId}\u0000${e.kind}\u0000${e.value}`;
+        const prev = identifiers.get(key);
+        identifiers.set(key, { account_id: accountId, kind: e.kind, value: e.value, verified: (prev?.verified ?? false) || (e.verified && STRONG_KINDS.includes(e.kind as never)) });
+      }
+      if (r.normalised.credential) {
+        const h = r.normalised.credential;
+        credentials.push({ account_id: accountId, type: 'legacy_password', algorithm: h.algorithm, hash: h.hash, salt: h.salt ?? null, source: r.source, legacy_record_id: r.id, merge_run_id: runId });
+      }
+      for (const d of r.normalised.devices ?? []) {
+        devices.set(d.mac, devices.get(d.mac) ?? d);
+        bindings.push({ mac: d.mac, account_id: accountId, source: `legacy:${r.source}` });
+      }
+    }
+  }
+
+  await chunkedInsert(trx, 'accounts', newAccounts);
+  if (conflicts.length) await chunkedInsert(trx, 'merge_conflicts', conflicts);
+  await chunkedInsert(trx, 'record_links', links);
+  counts.links += links.length;
+
+  // Verified identifiers are unique across accounts (the database enforces it); one that is
+  // already someone else's verified identifier is kept on this account as unverified.
+  const idRows = [...identifiers.values()].map((i) => ({ ...i, verified_at: i.verified ? trx.fn.now() : null, source: 'merge', merge_run_id: runId }));
+  await chunkedInsert(trx, 'identifiers', idRows, (q) => q.onConflict().ignore());
+  const verified = idRows.filter((i) => i.verified).map((i) => ({ ...i, verified: false, verified_at: null }));
+  await chunkedInsert(trx, 'identifiers', verified, (q) => q.onConflict().ignore());
+  counts.identifiers += idRows.length;
+
+  await chunkedInsert(trx, 'credentials', credentials);
+  counts.credentials += credentials.length;
+
+  if (devices.size) {
+    await chunkedInsert(trx, 'devices', [...devices.values()].map((d) => ({ mac: d.mac, type: d.type, model: d.model, serial: d.serial, merge_run_id: runId })),
+      (q) => q.onConflict('mac').ignore());
+    const idByMac = new Map((await trx('devices').whereIn('mac', [...devices.keys()]).select('id', 'mac')).map((d: { id: number; mac: string }) => [d.mac, d.id]));
+    const bindingRows = bindings.map((b) => ({ device_id: idByMac.get(b.mac), account_id: b.account_id, source: b.source, merge_run_id: runId }));
+    await chunkedInsert(trx, 'device_bindings', bindingRows, (q) => q.onConflict(['device_id', 'account_id']).ignore());
+    counts.bindings += bindingRows.length;
+  }
+}
+
+function mergeProfile(before: Record<string, unknown>, legacy: ReturnType<typeof survive>['profile']): Record<string, unknown> {
+  // Values a person set themselves (no legacy provenance) win over legacy ones.
+  const provenance = { ...(before.provenance as Record<string, unknown> | undefined ?? {}) };
+  const out: Record<string, unknown> = { ...before };
+  for (const [field, value] of Object.entries(legacy)) {
+    if (field === 'provenance') continue;
+    const own = before[field] !== undefined && provenance[field] === undefined;
+    if (!own) {
+      out[field] = value;
+      provenance[field] = legacy.provenance[field];
+    }
+  }
+  out.provenance = provenance;
+  return out;
+}
+
+async function oversharedValues(trx: Knex.Transaction, values: Evidence[], max: number): Promise<Set<string>> {
+  const keys = [...new Set(values.filter((v) => v.kind !== 'mac').map((v) => `${v.kind}\u0000${v.value}`))];
+  const out = new Set<string>();
+  for (let i = 0; i < keys.length; i += 5000) {
+    const part = keys.slice(i, i + 5000).map((k) => k.split('\u0000'));
+    const { rows } = await trx.raw(`select e.kind, e.value from legacy_evidence e
+      join unnest(?::text[], ?::text[]) as v(kind, value) on v.kind = e.kind and v.value = e.value
+      group by e.kind, e.value having count(*) > ?`, [part.map((p) => p[0]!), part.map((p) => p[1]!), max]);
+    for (const r of rows) out.add(`${r.kind}\u0000${r.value}`);
+  }
+  return out;
+}
+
+/**
+ * Merges an existing account into the survivor: its identifiers, credentials, devices and
+ * external identities move over, it becomes `merged` with `merged_into` set (so its `sub`
+ * still resolves), and its sessions and tokens are revoked. Every change is journalled.
+ */
+async function mergeAccountInto(trx: Knex.Transaction, runId: number, loser: string, survivor: string) {
+  const survivorIds = new Map((await trx('identifiers').where({ account_id: survivor })).map((i: { kind: string; value: string }) => [`${i.kind}\u0000${i.value}`, i]));
+  for (const i of await trx('identifiers').where({ account_id: loser })) {
+    const same = survivorIds.get(`${i.kind}\u0000${i.value}`) as { id: number; verified: boolean } | undefined;
+    if (same) {
+      if (i.verified && !same.verified) {
+        await journalUpdate(trx, runId, 'identifiers', { id: same.id }, ['verified', 'verified_at']);
+        await journalDelete(trx, runId, 'identifiers', { id: i.id });
+        await trx('identifiers').where({ id: same.id }).update({ verified: true, verified_at: i.verified_at });
+      } else {
+        await journalDelete(trx, runId, 'identifiers', { id: i.id });
+      }
+      continue;
+    }
+    await journalUpdate(trx, runId, 'identifiers', { id: i.id }, ['account_id', 'is_primary']);
+    await trx('identifiers').where({ id: i.id }).update({ account_id: survivor, is_primary: false });
+  }
+  const survivorHasPassword = await trx('credentials').where({ account_id: survivor, type: 'password' }).first('id');
+  for (const c of await trx('credentials').where({ account_id: loser })) {
+    await journalUpdate(trx, runId, 'credentials', { id: c.id }, ['account_id', 'type', 'algorithm']);
+    // One argon2id password per account: the merged-away one stays usable as a legacy hash.
+    const demote = c.type === 'password' && survivorHasPassword;
+    await trx('credentials').where({ id: c.id }).update({ account_id: survivor, ...(demote ? { type: 'legacy_password', algorithm: 'argon2' } : {}) });
+  }
+  for (const b of await trx('device_bindings').where({ account_id: loser })) {
+    await journalDelete(trx, runId, 'device_bindings', { device_id: b.device_id, account_id: loser });
+    await trx('device_bindings').insert({ ...b, account_id: survivor, merge_run_id: runId }).onConflict(['device_id', 'account_id']).ignore();
+  }
+  for (const x of await trx('external_identities').where({ account_id: loser })) {
+    await journalUpdate(trx, runId, 'external_identities', { id: x.id }, ['account_id']);
+    await trx('external_identities').where({ id: x.id }).update({ account_id: survivor });
+  }
+  for (const earlier of await trx('accounts').where({ merged_into: loser }).select('id')) {
+    await journalUpdate(trx, runId, 'accounts', { id: earlier.id }, ['merged_into']);
+    await trx('accounts').where({ id: earlier.id }).update({ merged_into: survivor });
+  }
+  await journalUpdate(trx, runId, 'accounts', { id: loser }, ['status', 'merged_into', 'updated_at']);
+  await trx('accounts').where({ id: loser }).update({ status: 'merged', merged_into: survivor, updated_at: trx.fn.now() });
+  await trx('oidc_models').where({ account_id: loser }).delete();
+}

@@ -1,0 +1,283 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { Clustering, type StrongValue, type WeakValue } from './cluster.ts';
+import { streamRows } from './cursor.ts';
+
+/**
+ * Planning a merge: which legacy records and existing accounts form one person, and what
+ * applying that means (accounts to create, extend or merge; clusters held for an operator).
+ * Runs inside a transaction and leaves its result in temporary tables (plan_nodes,
+ * plan_clusters); a dry run rolls the transaction back, so it writes nothing.
+ *
+ * Cluster actions:
+ *
+ * | action | when                                                         |
+ * |--------|--------------------------------------------------------------|
+ * | hold   | contradicting strong evidence (two unionids, QQ openids or   |
+ * |        | Weibo uids; two records of one source verifying one phone)   |
+ * | create | no existing account in the cluster                           |
+ * | extend | one existing account, and records not linked to it yet       |
+ * | merge  | two or more existing accounts: the oldest survives            |
+ * | none   | one account, nothing new                                      |
+ */
+
+export const STRONG_KINDS = ['phone', 'email', 'wechat_unionid', 'qq_openid', 'weibo_uid'] as const;
+export const SOCIAL_KINDS = ['wechat_unionid', 'qq_openid', 'weibo_uid'] as const;
+const SAMPLES = 5;
+
+export interface PlanOptions {
+  /** A value carried by more records than this is not one person's. */
+  maxRecordsPerValue: number;
+  onProgress?: (step: string) => void;
+}
+
+export interface ConflictReason { rule: string; kind: string; values: string[]; records?: string[] }
+
+export interface PlanReport {
+  fingerprint: string;
+  records: number;
+  accounts: { create: number; extend: number; merge: number; mergedAway: number; hold: number; unchanged: number };
+  /** New links, by the rule that made them and, for strong joins, the kind of evidence. */
+  links: { seed: number; strong: number; weakAttach: number; byKind: Record<string, number> };
+  held: { clusters: number; records: number };
+  conflicts: Array<{ cluster: number; records: string[]; reasons: ConflictReason[] }>;
+  rejectedValues: { overshared: Array<{ kind: string; value: string; records: number }>; ambiguousWeakGroups: number };
+  samples: Record<'create' | 'extend' | 'merge', Array<{ records: string[]; accounts: string[] }>>;
+}
+
+const sqlList = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
+
+async function scalar<T>(trx: Knex.Transaction, sql: string, bindings: readonly unknown[] = []): Promise<T> {
+  const { rows } = await trx.raw(sql, bindings as Knex.RawBinding[]);
+  return Object.values(rows[0] ?? {})[0] as T;
+}
+
+/** Reads operators' split decisions: record id -> a label per group. */
+async function splitLabels(trx: Knex.Transaction): Promise<Map<number, number>> {
+  const labels = new Map<number, number>();
+  const rows = await trx('merge_decisions').where({ kind: 'split' }).orderBy('id');
+  for (const d of rows as Array<{ id: number; groups: number[][] }>) {
+    d.groups.forEach((group, i) => { for (const r of group) labels.set(Number(r), d.id * 1000 + i); });
+  }
+  return labels;
+}
+
+export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promise<PlanReport> {
+  const step = o.onProgress ?? (() => {});
+
+  step('values shared by too many records');
+  await trx.raw(`create temp table plan_overshared on commit drop as
+    select kind, value, count(*)::int as records from legacy_evidence
+    where kind in (${sqlList(STRONG_KINDS)}) group by kind, value having count(*) > ?`, [o.maxRecordsPerValue]);
+  await trx.raw('create index on plan_overshared (kind, value)');
+
+  const maxRecord = Number(await scalar(trx, 'select coalesce(max(id), 0) from legacy_records'));
+  step('existing accounts');
+  // Accounts the legacy data can reach: those records were linked to, and those holding a
+  // verified identifier some record carries. Numbered after the records, oldest first.
+  await trx.raw(`create temp table plan_accounts on commit drop as
+    select id as account_id, (? + row_number() over (order by created_at, id))::bigint as node
+    from accounts a
+    where a.status in ('active', 'locked') and (
+      exists (select 1 from record_links l join accounts la on la.id = l.account_id
+              where coalesce(la.merged_into, la.id) = a.id)
+      or exists (select 1 from identifiers i join legacy_evidence e on e.kind = i.kind and e.value = i.value
+                 where i.account_id = a.id and i.verified))`, [maxRecord]);
+  await trx.raw('create unique index on plan_accounts (account_id)');
+  const accountCount = Number(await scalar(trx, 'select count(*) from plan_accounts'));
+  const maxNode = maxRecord + accountCount;
+
+  const labels = await splitLabels(trx);
+  const clustering = new Clustering(maxNode, { label: (n) => labels.get(n) });
+
+  step('joining records by strong evidence');
+  await clustering.strongPass(streamRows<StrongValue>(trx, `
+    select kind, value, node::int as node from (
+      select e.kind, e.value, e.record_id as node from legacy_evidence e
+      where e.verified and e.kind in (${sqlList(STRONG_KINDS)})
+      union all
+      select i.kind, i.value, pa.node from identifiers i join plan_accounts pa on pa.account_id = i.account_id
+      where i.verified and i.kind in (${sqlList(STRONG_KINDS)})
+    ) s
+    where not exists (select 1 from plan_overshared x where x.kind = s.kind and x.value = s.value)
+    order by kind, value, node`));
+
+  // Records already linked stay with their account (or its survivor).
+  for await (const rows of streamRows<{ record: number; account: number }>(trx, `
+    select l.record_id::int as record, pa.node::int as account from record_links l
+    join accounts a on a.id = l.account_id
+    join plan_accounts pa on pa.account_id = coalesce(a.merged_into, a.id)`)) {
+    for (const r of rows) clustering.link(r.record, r.account);
+  }
+  // Operators' joins are evidence too.
+  for (const d of await trx('merge_decisions').where({ kind: 'join' }) as Array<{ groups: number[][] }>) {
+    for (const group of d.groups) for (const r of group.slice(1)) clustering.link(Number(group[0]), Number(r));
+  }
+
+  step('attaching records without credentials by weak evidence');
+  await clustering.weakPass(streamRows<WeakValue>(trx, `
+    select kind, value, node::int as node, verified, free from (
+      select e.kind, e.value, e.record_id as node, e.verified,
+             (not r.credentialed and l.record_id is null) as free
+      from legacy_evidence e join legacy_records r on r.id = e.record_id
+      left join record_links l on l.record_id = e.record_id
+      where e.kind in ('phone', 'email')
+      union all
+      select i.kind, i.value, pa.node, true, false from identifiers i join plan_accounts pa on pa.account_id = i.account_id
+      where i.verified and i.kind in ('phone', 'email')
+    ) s
+    where not exists (select 1 from plan_overshared x where x.kind = s.kind and x.value = s.value)
+    order by kind, value, node`));
+
+  step('writing clusters');
+  await trx.raw('create temp table plan_roots (node bigint primary key, cluster bigint not null, weak boolean not null) on commit drop');
+  const CHUNK = 50_000;
+  let nodes: number[] = [];
+  let roots: number[] = [];
+  let weak: boolean[] = [];
+  const flush = async () => {
+    if (!nodes.length) return;
+    await trx.raw('insert into plan_roots select * from unnest(?::bigint[], ?::bigint[], ?::boolean[])', [nodes, roots, weak]);
+    nodes = []; roots = []; weak = [];
+  };
+  for (let n = 1; n <= maxNode; n++) {
+    const root = clustering.uf.find(n);
+    const isWeak = clustering.weakRule.has(n);
+    if (root !== n || isWeak) {
+      nodes.push(n); roots.push(root); weak.push(isWeak);
+      if (nodes.length >= CHUNK) await flush();
+    }
+  }
+  await flush();
+
+  await trx.raw(`create temp table plan_nodes on commit drop as
+    select r.id as node, coalesce(pr.cluster, r.id) as cluster, r.id as record_id, null::text as account_id,
+           l.account_id as linked_to, coalesce(pr.weak, false) as weak
+    from legacy_records r left join plan_roots pr on pr.node = r.id left join record_links l on l.record_id = r.id
+    union all
+    select pa.node, coalesce(pr.cluster, pa.node), null::bigint, pa.account_id, null::text, false
+    from plan_accounts pa left join plan_roots pr on pr.node = pa.node`);
+  await trx.raw('create index on plan_nodes (cluster)');
+  await trx.raw('create index on plan_nodes (record_id)');
+
+  step('finding contradictions');
+  await trx.raw(`create temp table plan_clusters on commit drop as
+    select cluster,
+      count(record_id)::int as records,
+      count(record_id) filter (where linked_to is null)::int as new_records,
+      array_agg(account_id order by node) filter (where account_id is not null) as accounts,
+      null::jsonb as reasons,
+      null::text as action
+    from plan_nodes group by cluster`);
+  await trx.raw('create unique index on plan_clusters (cluster)');
+
+  const reasons = new Map<number, ConflictReason[]>();
+  const addReason = (cluster: number, reason: ConflictReason) => reasons.set(cluster, [...(reasons.get(cluster) ?? []), reason]);
+  const { rows: contradictions } = await trx.raw(`
+    select cluster::int as cluster, kind, array_agg(distinct value order by value) as vals from (
+      select p.cluster, e.kind, e.value from plan_nodes p join legacy_evidence e on e.record_id = p.record_id
+      where e.kind in (${sqlList(SOCIAL_KINDS)})
+      union all
+      select p.cluster, i.kind, i.value from plan_nodes p join identifiers i on i.account_id = p.account_id
+      where i.verified and i.kind in (${sqlList(SOCIAL_KINDS)})
+    ) s group by cluster, kind having count(distinct value) > 1`);
+  for (const c of contradictions) addReason(c.cluster, { rule: `two different ${c.kind} in one cluster`, kind: c.kind, values: c.vals });
+  const { rows: recycled } = await trx.raw(`
+    select p.cluster::int as cluster, r.source, e.value, array_agg(r.source || ':' || r.source_id order by r.id) as recs
+    from plan_nodes p join legacy_records r on r.id = p.record_id
+    join legacy_evidence e on e.record_id = r.id and e.kind = 'phone' and e.verified
+    where not exists (select 1 from plan_overshared x where x.kind = 'phone' and x.value = e.value)
+    group by p.cluster, r.source, e.value having count(*) > 1`);
+  for (const c of recycled) {
+    addReason(c.cluster, { rule: `one ${c.source} phone verified by two ${c.source} records (a recycled number?)`, kind: 'phone', values: [c.value], records: c.recs });
+  }
+  // An operator's join settles a contradiction among exactly the records it names.
+  const joins = (await trx('merge_decisions').where({ kind: 'join' }) as Array<{ groups: number[][] }>)
+    .flatMap((d) => d.groups.map((g) => new Set(g.map(Number))));
+  for (const cluster of [...reasons.keys()]) {
+    if (!joins.length) break;
+    const ids = (await trx('plan_nodes').where({ cluster }).whereNotNull('record_id').pluck('record_id')).map(Number);
+    if (joins.some((j) => ids.every((id) => j.has(id)))) reasons.delete(cluster);
+  }
+  const held = [...reasons.keys()];
+  for (let i = 0; i < held.length; i += CHUNK) {
+    const part = held.slice(i, i + CHUNK);
+    await trx.raw(`update plan_clusters c set reasons = x.reasons::jsonb
+      from unnest(?::bigint[], ?::text[]) as x(cluster, reasons) where c.cluster = x.cluster`,
+    [part, part.map((c) => JSON.stringify(reasons.get(c)))]);
+  }
+  await trx.raw(`update plan_clusters set action = case
+      when reasons is not null then 'hold'
+      when accounts is null then 'create'
+      when cardinality(accounts) > 1 then 'merge'
+      when new_records > 0 then 'extend'
+      else 'none' end`);
+
+  step('writing the report');
+  return report(trx, clustering.ambiguous.length);
+}
+
+async function report(trx: Knex.Transaction, ambiguous: number): Promise<PlanReport> {
+  const actionCounts = Object.fromEntries((await trx.raw(`
+    select action, count(*)::int as n, coalesce(sum(cardinality(accounts)), 0)::int as accounts, sum(records)::int as records
+    from plan_clusters group by action`)).rows.map((r: { action: string }) => [r.action, r]));
+  const n = (a: string, f = 'n') => Number(actionCounts[a]?.[f] ?? 0);
+
+  const { rows: ruleRows } = await trx.raw(`
+    select case when p.weak then 'weakAttach' when c.records + coalesce(cardinality(c.accounts), 0) > 1 then 'strong' else 'seed' end as rule,
+           count(*)::int as n
+    from plan_nodes p join plan_clusters c on c.cluster = p.cluster
+    where p.record_id is not null and p.linked_to is null and c.action <> 'hold'
+    group by 1`);
+  const rules = Object.fromEntries(ruleRows.map((r: { rule: string; n: number }) => [r.rule, r.n]));
+
+  const { rows: kindRows } = await trx.raw(`
+    select e.kind, count(distinct e.record_id)::int as n
+    from plan_nodes p join plan_clusters c on c.cluster = p.cluster and c.action <> 'hold'
+    join legacy_evidence e on e.record_id = p.record_id and e.verified
+    where p.linked_to is null and not p.weak and exists (
+      select 1 from legacy_evidence e2 join plan_nodes p2 on p2.record_id = e2.record_id
+      where e2.kind = e.kind and e2.value = e.value and p2.cluster = p.cluster and e2.record_id <> e.record_id)
+    group by e.kind order by e.kind`);
+
+  const refs = async (clusters: number[]) => {
+    type Refs = { records: string[]; accounts: string[] };
+    if (!clusters.length) return new Map<number, Refs>();
+    const { rows } = await trx.raw(`
+      select p.cluster::int as cluster,
+        coalesce(array_agg(r.source || ':' || r.source_id order by r.id) filter (where r.id is not null), '{}') as records,
+        coalesce(array_agg(p.account_id order by p.node) filter (where p.account_id is not null), '{}') as accounts
+      from plan_nodes p left join legacy_records r on r.id = p.record_id
+      where p.cluster = any(?::bigint[]) group by p.cluster`, [clusters]);
+    return new Map<number, Refs>(rows.map((r: Refs & { cluster: number }) => [r.cluster, r]));
+  };
+  const sample = async (action: string) => {
+    const ids = (await trx('plan_clusters').where({ action }).orderBy('records', 'desc').orderBy('cluster').limit(SAMPLES).pluck('cluster')).map(Number);
+    const byId = await refs(ids);
+    return ids.map((id) => ({ records: byId.get(id)!.records, accounts: byId.get(id)!.accounts }));
+  };
+
+  const heldRows = await trx('plan_clusters').where({ action: 'hold' }).orderBy('cluster').select('cluster', 'reasons', 'records');
+  const heldRefs = await refs(heldRows.slice(0, 100).map((r: { cluster: number }) => Number(r.cluster)));
+  const overshared = await trx('plan_overshared').orderBy('records', 'desc').limit(50).select('kind', 'value', 'records');
+
+  const { rows: [fp] } = await trx.raw(`
+    select md5(string_agg(p.node || ':' || p.cluster || ':' || c.action, ',' order by p.node)) as f
+    from plan_nodes p join plan_clusters c on c.cluster = p.cluster`);
+
+  return {
+    fingerprint: createHash('sha256').update(String(fp?.f ?? '')).digest('hex').slice(0, 16),
+    records: Number(await scalar(trx, 'select count(*) from legacy_records')),
+    accounts: {
+      create: n('create'), extend: n('extend'), merge: n('merge'),
+      mergedAway: n('merge', 'accounts') - n('merge'), hold: n('hold'), unchanged: n('none'),
+    },
+    links: { seed: rules.seed ?? 0, strong: rules.strong ?? 0, weakAttach: rules.weakAttach ?? 0, byKind: Object.fromEntries(kindRows.map((r: { kind: string; n: number }) => [r.kind, r.n])) },
+    held: { clusters: heldRows.length, records: heldRows.reduce((s: number, r: { records: number }) => s + Number(r.records), 0) },
+    conflicts: heldRows.slice(0, 100).map((r: { cluster: number; reasons: ConflictReason[] }) => ({
+      cluster: Number(r.cluster), records: heldRefs.get(Number(r.cluster))?.records ?? [], reasons: r.reasons,
+    })),
+    rejectedValues: { overshared: overshared.map((o: { kind: string; value: string; records: number }) => ({ ...o, records: Number(o.records) })), ambiguousWeakGroups: ambiguous },
+    samples: { create: await sample('create'), extend: await sample('extend'), merge: await sample('merge') },
+  };
+}
