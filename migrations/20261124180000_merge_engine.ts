@@ -97,7 +97,7 @@ export const up = [
     id           bigint generated always as identity primary key,
     kind         text not null check (kind in ('split', 'join')),
     groups       jsonb not null,                   -- split: [[record ids], ...]; join: [[record ids]]
-    conflict_id  bigint references merge_conflicts (id),
+    conflict_id  bigint references merge_conflicts (id) on delete set null,
     actor        text not null,
     note         text,
     created_at   timestamptz not null default now()

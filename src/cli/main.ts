@@ -4,14 +4,23 @@ import { registerMigrate } from './migrate.command.ts';
 import { registerClients } from './clients.command.ts';
 import { registerUsers } from './users.command.ts';
 import { registerKeys } from './keys.command.ts';
-import { UsageError } from './usage-error.ts';
+import { registerImport } from './import.command.ts';
+import { registerMerge } from './merge.command.ts';
+import { registerAccounts } from './accounts.command.ts';
+import { registerMap } from './map.command.ts';
+import { MappingError } from '../merge/sources/mapping.ts';
+import { FingerprintMismatch } from '../merge/apply.ts';
+import { UndoRefused } from '../merge/undo.ts';
+import { ResolveRefused } from '../merge/conflicts.ts';
+import { UsageError, RefusedError } from './usage-error.ts';
 import { ConfigError } from '../config/load.ts';
 import { isAppError } from '../errors.ts';
 
 /**
- * Exit codes: 0 done; 1 failed (the message says why); 2 bad usage or configuration.
+ * Exit codes: 0 done; 1 failed (the message says why); 2 bad usage or configuration;
+ * 3 refused, nothing changed (not confirmed, the plan changed since review, undo not allowed).
  */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3 } as const;
 
 const program = new Command('chucs')
   .description('CHUCS, the Changhong unified user center: operator commands')
@@ -24,6 +33,10 @@ registerMigrate(program, out);
 registerClients(program, out);
 registerUsers(program, out);
 registerKeys(program, out);
+registerImport(program, out);
+registerMerge(program, out);
+registerAccounts(program, out);
+registerMap(program, out);
 
 try {
   await program.parseAsync(process.argv);
@@ -36,5 +49,7 @@ try {
     : (err as Error).message;
   if (program.opts().json) process.stdout.write(`${JSON.stringify({ error: isAppError(err) ? err.code : 'failed', message })}\n`);
   process.stderr.write(`chucs: ${message}\n`);
-  process.exit(err instanceof UsageError || err instanceof ConfigError ? EXIT.usage : EXIT.failed);
+  const usage = [UsageError, ConfigError, MappingError].some((E) => err instanceof E);
+  const refused = [RefusedError, FingerprintMismatch, UndoRefused, ResolveRefused].some((E) => err instanceof E);
+  process.exit(refused ? EXIT.refused : usage ? EXIT.usage : EXIT.failed);
 }

@@ -205,21 +205,31 @@ async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCl
     }
 
     // What each new record shares with the rest of its cluster: the evidence of its link.
-    const valueHolders = new Map<string, number>();
-    const countValue = (e: Evidence) => {
+    // A strong link is a verified value another record (or the account) holds verified; a
+    // weak attachment is any of its values that a record of the cluster holds.
+    const holders = { verified: new Map<string, number>(), any: new Map<string, number>() };
+    const count = (map: Map<string, number>, e: Evidence) => {
       if (e.kind === 'mac' || e.kind === 'username') return;
       const k = `${e.kind}\u0000${e.value}`;
-      valueHolders.set(k, (valueHolders.get(k) ?? 0) + 1);
+      map.set(k, (map.get(k) ?? 0) + 1);
     };
-    for (const m of recs) for (const e of evidence.get(m.record_id!) ?? []) countValue(e);
-    for (const a of c.accounts ?? []) for (const e of accountIdentifiers.get(a) ?? []) if (e.verified) countValue(e);
+    for (const m of recs) {
+      for (const e of evidence.get(m.record_id!) ?? []) {
+        count(holders.any, e);
+        if (e.verified && !m.weak) count(holders.verified, e);
+      }
+    }
+    for (const a of c.accounts ?? []) for (const e of accountIdentifiers.get(a) ?? []) if (e.verified) { count(holders.verified, e); count(holders.any, e); }
 
     for (const m of recs.filter((x) => x.linked_to === null)) {
       const r = records.get(m.record_id!)!;
       const ev = evidence.get(r.id) ?? [];
-      const shared = ev.filter((e) => (valueHolders.get(`${e.kind}\u0000${e.value}`) ?? 0) > 1 && (m.weak || e.verified))
+      const shared = ev.filter((e) => (m.weak
+        ? (holders.any.get(`${e.kind}\u0000${e.value}`) ?? 0) > 1
+        : e.verified && (holders.verified.get(`${e.kind}\u0000${e.value}`) ?? 0) > 1))
         .map((e) => ({ kind: e.kind, value: e.value, verified: e.verified }));
-      const rule = m.weak ? 'weak_attach' : shared.length ? 'strong' : recs.length + (c.accounts?.length ?? 0) > 1 ? 'operator' : 'seed';
+      // seed: the record a new account starts from; operator: joined by an operator's decision.
+      const rule = m.weak ? 'weak_attach' : shared.length ? 'strong' : c.action === 'create' ? 'seed' : 'operator';
       links.push({ record_id: r.id, account_id: accountId, merge_run_id: runId, rule, evidence: JSON.stringify(shared) });
       for (const e of ev) {
         if (e.kind === 'mac' || overshared.has(`${e.kind}\u0000${e.value}`)) continue;

@@ -33,7 +33,8 @@ export interface ImportOptions {
   rejectsFile: string;
   placeholders: Placeholders;
   actor: string;
-  onProgress?: (rowsRead: number) => void;
+  /** Rows read so far and bytes of the file read so far. */
+  onProgress?: (rowsRead: number, bytesRead: number) => void;
 }
 
 /**
@@ -75,7 +76,8 @@ export async function importLegacyFile(o: ImportOptions): Promise<ImportSummary>
   };
 
   try {
-    for await (const result of source.read(o.file, { placeholders: o.placeholders })) {
+    let bytes = 0;
+    for await (const result of source.read(o.file, { placeholders: o.placeholders, onBytes: (n) => { bytes += n; } })) {
       s.read++;
       for (const p of result.placeholders ?? []) s.placeholders[p] = (s.placeholders[p] ?? 0) + 1;
       if (!result.ok) {
@@ -86,10 +88,10 @@ export async function importLegacyFile(o: ImportOptions): Promise<ImportSummary>
         batch.push(result.record);
         if (batch.length >= IMPORT_BATCH_ROWS) await flush();
       }
-      if (s.read % 1000 === 0) o.onProgress?.(s.read);
+      if (s.read % 1000 === 0) o.onProgress?.(s.read, bytes);
     }
     await flush();
-    o.onProgress?.(s.read);
+    o.onProgress?.(s.read, bytes);
   } catch (err) {
     await rejects.close();
     await finishImport(db, importId, 'failed', { ...s, error: (err as Error).message });

@@ -7,8 +7,8 @@ import { reject, type LegacySource } from './source.ts';
 /** bbs: the Discuz! forum. UTF-8 CSV (maybe with a BOM); email verified when emailstatus = 1. */
 export const bbsSource: LegacySource = {
   name: 'bbs',
-  async *read(file, { placeholders }) {
-    for await (const row of readCsv(file, 'utf-8')) {
+  async *read(file, { placeholders, onBytes }) {
+    for await (const row of readCsv(file, 'utf-8', onBytes)) {
       if (row.error !== undefined) { yield reject(row.line, null, row.error); continue; }
       const f = row.fields;
       const id = (f.uid ?? '').trim();

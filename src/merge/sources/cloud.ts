@@ -11,8 +11,8 @@ const str = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null
 /** cloud: the cloud account of TVs and appliances. JSON Lines; Django pbkdf2; devices by MAC. */
 export const cloudSource: LegacySource = {
   name: 'cloud',
-  async *read(file, { placeholders }) {
-    for await (const line of readJsonLines(file)) {
+  async *read(file, { placeholders, onBytes }) {
+    for await (const line of readJsonLines(file, onBytes)) {
       if (line.error !== undefined) { yield reject(line.line, null, line.error); continue; }
       const o = line.value as Record<string, unknown>;
       if (typeof o !== 'object' || o === null || Array.isArray(o)) { yield reject(line.line, null, 'line is not a JSON object'); continue; }

@@ -6,8 +6,8 @@ import { reject, type LegacySource } from './source.ts';
 /** crm: the service CRM. GB18030 CSV; staff-typed phones and emails, never verified; no login. */
 export const crmSource: LegacySource = {
   name: 'crm',
-  async *read(file, { placeholders }) {
-    for await (const row of readCsv(file, 'gb18030')) {
+  async *read(file, { placeholders, onBytes }) {
+    for await (const row of readCsv(file, 'gb18030', onBytes)) {
       if (row.error !== undefined) { yield reject(row.line, null, row.error); continue; }
       const f = row.fields;
       const id = (f['客户编号'] ?? '').trim();

@@ -11,8 +11,8 @@ const YES_NO = new Set(['Y', 'N']);
 /** mall: the online store. UTF-8 CSV; phone and email verified when flagged Y; bcrypt. */
 export const mallSource: LegacySource = {
   name: 'mall',
-  async *read(file, { placeholders }) {
-    for await (const row of readCsv(file, 'utf-8')) {
+  async *read(file, { placeholders, onBytes }) {
+    for await (const row of readCsv(file, 'utf-8', onBytes)) {
       if (row.error !== undefined) { yield reject(row.line, null, row.error); continue; }
       const f = row.fields;
       const id = (f.member_id ?? '').trim();

@@ -14,13 +14,14 @@ export type CsvRow =
  * A row with the wrong number of fields, or broken quoting, is reported and skipped; the
  * rest of the file goes on.
  */
-export async function* readCsv(file: string, encoding = 'utf-8'): AsyncGenerator<CsvRow> {
+export async function* readCsv(file: string, encoding = 'utf-8', onBytes?: (bytes: number) => void): AsyncGenerator<CsvRow> {
   const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true, info: true });
   const skipped: CsvRow[] = [];
   parser.on('skip', (err: Error & { lines?: number }) => {
     skipped.push({ line: err.lines ?? 0, error: `unreadable CSV: ${err.message.replace(/^Invalid Record Length: /, '')}` });
   });
   const input = createReadStream(file);
+  if (onBytes) input.on('data', (chunk) => onBytes(chunk.length));
   const text = encoding.toLowerCase().replace('-', '') === 'utf8' ? input : input.pipe(iconv.decodeStream(encoding));
   text.pipe(parser);
   input.on('error', (err) => parser.destroy(err));
@@ -45,8 +46,10 @@ export async function* readCsv(file: string, encoding = 'utf-8'): AsyncGenerator
 }
 
 /** Streams a JSON Lines file: each line parsed, or reported with its line number. */
-export async function* readJsonLines(file: string): AsyncGenerator<{ line: number; value?: unknown; error?: string }> {
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+export async function* readJsonLines(file: string, onBytes?: (bytes: number) => void): AsyncGenerator<{ line: number; value?: unknown; error?: string }> {
+  const input = createReadStream(file, 'utf8');
+  if (onBytes) input.on('data', (chunk) => onBytes(Buffer.byteLength(chunk)));
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let n = 0;
   for await (const text of lines) {
     n++;

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { withChucs } from './context.ts';
+import type { Output } from './output.ts';
+import { findAccounts, explainAccount, type Explanation } from '../merge/explain.ts';
+
+function describe(x: Explanation): string {
+  return [
+    `account ${x.account.id} (${x.account.status}), created ${x.account.createdAt}`,
+    ...(x.mergedAway.length ? [`  merged into it: ${x.mergedAway.join(', ')}`] : []),
+    '  identifiers:',
+    ...x.identifiers.map((i) => `    ${i.kind} ${i.value}${i.verified ? ' (verified)' : ''} from ${i.source}${i.run ? ` run ${i.run}` : ''}`),
+    '  legacy records:',
+    ...x.records.map((r) => `    ${r.ref} by ${r.rule} in run ${r.run}${r.evidence.length ? `: ${r.evidence.map((e) => `${e.kind} ${e.value}${e.verified ? '' : ' (unverified)'}`).join(', ')}` : ''}${r.viaAccount !== x.account.id ? ` (via merged account ${r.viaAccount})` : ''}`),
+    ...(x.devices.length ? ['  devices:', ...x.devices.map((d) => `    ${d.mac} ${d.model ?? ''} (${d.source})`)] : []),
+    `  profile: ${JSON.stringify(x.account.profile)}`,
+  ].join('\n');
+}
+
+export function registerAccounts(program: Command, out: () => Output) {
+  const accounts = program.command('accounts').description('Changhong ID accounts, as the merge engine built them');
+  accounts.command('explain <query>')
+    .description('an account (by id, phone or email) with its legacy records and the evidence, rule and run that joined each')
+    .action(async (query: string) => {
+      const result = await withChucs(async (c) => {
+        const ids = await findAccounts(c.db, query);
+        return Promise.all(ids.map((id) => explainAccount(c.db, id)));
+      });
+      const found = result.filter((x): x is Explanation => x !== undefined);
+      if (!found.length) {
+        out().result([], () => `no account found for "${query}"`);
+        process.exitCode = 1;
+        return;
+      }
+      out().result(found, () => found.map(describe).join('\n\n'));
+    });
+}

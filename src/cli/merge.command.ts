@@ -1,0 +1,134 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Config } from '../config/schema.ts';
+import { withChucs, operator } from './context.ts';
+import { table, type Output } from './output.ts';
+import { progressBar, stepLogger } from './progress.ts';
+import { confirm } from './confirm.ts';
+import { UsageError, RefusedError } from './usage-error.ts';
+import { computePlan, type PlanReport } from '../merge/plan.ts';
+import { inRolledBackTransaction } from '../merge/dry-run.ts';
+import { startRun, continueRun, unfinishedRun, type ApplyOptions } from '../merge/apply.ts';
+import { undoRun } from '../merge/undo.ts';
+import { listConflicts, resolveConflict } from '../merge/conflicts.ts';
+
+export function describePlan(r: PlanReport): string {
+  const sample = (xs: Array<{ records: string[]; accounts: string[] }>) =>
+    xs.map((x) => `    ${[...x.accounts.map((a) => `account:${a}`), ...x.records].join(' + ')}`).join('\n') || '    (none)';
+  return [
+    `plan ${r.fingerprint} over ${r.records} legacy records`,
+    `  accounts to create: ${r.accounts.create}`,
+    `  accounts to extend: ${r.accounts.extend}`,
+    `  accounts to merge:  ${r.accounts.merge} (absorbing ${r.accounts.mergedAway} accounts, whose sub stays resolvable)`,
+    `  clusters held for an operator: ${r.held.clusters} (${r.held.records} records)`,
+    `  new links: ${r.links.strong} by strong evidence, ${r.links.weakAttach} attached by weak evidence, ${r.links.seed} on their own`,
+    `  records joined by evidence kind: ${Object.entries(r.links.byKind).map(([k, n]) => `${k} ${n}`).join(', ') || '-'}`,
+    `  values not used (shared by too many records): ${r.rejectedValues.overshared.length ? r.rejectedValues.overshared.map((o) => `${o.kind} ${o.value} (${o.records})`).join(', ') : 'none'}`,
+    `  record groups whose weak evidence points at two or more people (kept apart): ${r.rejectedValues.ambiguousWeakGroups}`,
+    '  held (first ones):',
+    ...r.conflicts.slice(0, 10).map((c) => `    ${c.records.join(' + ')}: ${c.reasons.map((x) => x.rule).join('; ')}`),
+    '  samples, create:', sample(r.samples.create),
+    '  samples, extend:', sample(r.samples.extend),
+    '  samples, merge:', sample(r.samples.merge),
+  ].join('\n');
+}
+
+function applyOptions(config: Config, o: { yes?: boolean; expect?: string; quiet: boolean }): ApplyOptions {
+  return {
+    maxRecordsPerValue: config.merge.maxRecordsPerValue, sourcePriority: config.merge.sourcePriority, batchSize: config.merge.batchSize,
+    actor: operator(), expectFingerprint: o.expect, onPlanStep: stepLogger(!o.quiet),
+  };
+}
+
+export function registerMerge(program: Command, out: () => Output) {
+  const merge = program.command('merge').description('cluster imported legacy records into Changhong IDs');
+
+  merge.command('plan')
+    .description('dry run: what a merge would do, and why; writes nothing but its report')
+    .option('--out <file>', 'also write the report as JSON')
+    .action(async (o) => {
+      const report = await withChucs((c) => inRolledBackTransaction(c.db, (trx) => computePlan(trx, {
+        maxRecordsPerValue: c.config.merge.maxRecordsPerValue, onProgress: stepLogger(!out().json),
+      })));
+      if (o.out) writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
+      out().result(report, () => `${describePlan(report)}${o.out ? `\nreport written to ${o.out}` : ''}\napply it with: chucs merge apply --expect ${report.fingerprint}`);
+    });
+
+  merge.command('apply')
+    .description('apply the plan as a numbered merge run (resumes an unfinished run first)')
+    .option('--expect <fingerprint>', 'apply only if the plan is still the one reviewed')
+    .option('--yes', 'do not ask for confirmation', false)
+    .action(async (o) => {
+      const result = await withChucs(async (c) => {
+        const opts = applyOptions(c.config, { ...o, quiet: out().json });
+        const unfinished = await unfinishedRun(c.db);
+        let runId: number;
+        if (unfinished) {
+          runId = Number(unfinished.id);
+          out().info(`merge run ${runId} was interrupted: resuming it from its checkpoint`);
+        } else {
+          const preview = await inRolledBackTransaction(c.db, (trx) => computePlan(trx, { maxRecordsPerValue: opts.maxRecordsPerValue, onProgress: opts.onPlanStep }));
+          out().info(describePlan(preview));
+          if (o.expect && o.expect !== preview.fingerprint) throw new RefusedError(`the plan changed since it was reviewed (now ${preview.fingerprint}, expected ${o.expect}): plan again`);
+          if (!(await confirm('Apply this plan?', o.yes))) throw new RefusedError('not applied: confirm on a terminal, or pass --yes');
+          ({ runId } = await startRun(c.db, { ...opts, expectFingerprint: preview.fingerprint }));
+        }
+        const bar = progressBar(`merge run ${runId}`, 'clusters');
+        const counts = await continueRun(c.db, runId, { ...opts, onProgress: (done, total) => bar.update(done, total) }).finally(() => bar.stop());
+        return { runId, resumed: Boolean(unfinished), counts };
+      });
+      out().result(result, () => [
+        `merge run ${result.runId} applied${result.resumed ? ' (resumed)' : ''}`,
+        `  accounts created ${result.counts.accountsCreated}, extended ${result.counts.accountsExtended}, merged away ${result.counts.accountsMerged}`,
+        `  clusters held for an operator ${result.counts.held} (chucs merge conflicts)`,
+        `  links ${result.counts.links}, identifiers ${result.counts.identifiers}, legacy passwords ${result.counts.credentials}, device bindings ${result.counts.bindings}`,
+        `  undo with: chucs merge undo ${result.runId}`,
+      ].join('\n'));
+    });
+
+  merge.command('undo <run>')
+    .description('restore the state before a merge run, exactly (the latest run first)')
+    .option('--yes', 'do not ask for confirmation', false)
+    .action(async (run: string, o) => {
+      const runId = Number(run);
+      if (!Number.isInteger(runId) || runId <= 0) throw new UsageError(`"${run}" is not a run number`);
+      const result = await withChucs(async (c) => {
+        const row = await c.db('merge_runs').where({ id: runId }).first('status', 'counts');
+        if (row) out().info(`merge run ${runId} (${row.status}) created ${row.counts.accountsCreated ?? 0} accounts and ${row.counts.links ?? 0} links: undo removes them and restores what it changed.`);
+        if (!(await confirm(`Undo merge run ${runId}?`, o.yes))) throw new RefusedError('not undone: confirm on a terminal, or pass --yes');
+        return undoRun(c.db, runId, operator());
+      });
+      out().result({ runId, ...result }, () => `merge run ${runId} undone: ${result.accountsRemoved} accounts and ${result.linksRemoved} links removed, ${result.changesReverted} changes put back`);
+    });
+
+  merge.command('runs').description('list merge runs').action(async () => {
+    const runs = await withChucs((c) => c.db('merge_runs').orderBy('id').select('id', 'status', 'fingerprint', 'counts', 'created_by', 'created_at', 'finished_at'));
+    out().result(runs, () => table(runs.map((r: { id: number; status: string; fingerprint: string; counts: Record<string, number>; created_by: string; created_at: Date }) => ({
+      run: r.id, status: r.status, fingerprint: r.fingerprint, created: r.counts.accountsCreated ?? '', held: r.counts.held ?? '', by: r.created_by, at: new Date(r.created_at).toISOString(),
+    })), ['run', 'status', 'fingerprint', 'created', 'held', 'by', 'at']));
+  });
+
+  merge.command('conflicts')
+    .description('clusters held for an operator')
+    .option('--all', 'include resolved ones', false)
+    .action(async (o) => {
+      const conflicts = await withChucs((c) => listConflicts(c.db, { all: o.all }));
+      out().result(conflicts, () => (conflicts.length ? conflicts.map((c) => [
+        `conflict ${c.id} (run ${c.run}, ${c.status}): ${c.records.join(' + ')}`,
+        ...(c.reasons as Array<{ rule: string; values: string[] }>).map((r) => `  ${r.rule}: ${r.values.join(', ')}`),
+      ].join('\n')).join('\n') : 'no open conflicts'));
+    });
+
+  const collect = (v: string, prev: string[] = []) => [...prev, v];
+  merge.command('resolve <conflict>')
+    .description('decide a held cluster: --split into groups that stay apart, or --join as one person')
+    .option('--split <records>', 'a group of records, comma-separated source:id (repeat for each group)', collect)
+    .option('--join', 'the records are one person', false)
+    .option('--note <text>', 'why, for the audit log')
+    .action(async (conflict: string, o) => {
+      if (Boolean(o.split) === o.join) throw new UsageError('give either --split groups or --join');
+      const groups = (o.split ?? []).map((g: string) => g.split(',').map((x) => x.trim()).filter(Boolean));
+      const result = await withChucs((c) => resolveConflict(c.db, { conflictId: Number(conflict), kind: o.join ? 'join' : 'split', groups, actor: operator(), note: o.note }));
+      out().result(result, () => `conflict ${conflict} resolved (${o.join ? 'join' : 'split'}): the next "chucs merge apply" follows it`);
+    });
+}
