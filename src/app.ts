@@ -23,6 +23,7 @@ import { createHttpApp } from './http/app.ts';
 import { createHealthRoutes } from './http/health.routes.ts';
 import { createAssetRoutes } from './http/assets.routes.ts';
 import { sweepThrottles } from './auth/throttle.repo.ts';
+import { legacyIdsOf } from './merge/legacy-ids.ts';
 
 export interface ChucsOptions {
   logger?: Logger;
@@ -86,6 +87,7 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
   const views = createViews({ cache: config.env === 'production' });
   provider = createProvider({
     config, jwks, cookieKeys: secrets.cookieKeys, adapter: createAdapterFactory({ db, clients }), identity, views, logger,
+    legacyIdsOf: (accountId, source) => legacyIdsOf(db, accountId, source),
   });
   const passwordLogin = createPasswordLogin({ db, identity, hasher, rules: config.throttle, clock });
   const app = createHttpApp({

@@ -7,6 +7,7 @@ import type { PasswordHasher } from '../identity/passwords.ts';
 import { PASSWORD_MAX_LENGTH } from '../identity/passwords.ts';
 import { throttleDecision, strictest, type ThrottleRule } from './throttle.ts';
 import { readThrottle, recordFailure, clearThrottle } from './throttle.repo.ts';
+import { verifyLegacyPassword, upgradeToArgon2 } from './legacy-password.ts';
 
 export interface PasswordLoginDeps {
   db: Db;
@@ -50,9 +51,12 @@ export function createPasswordLogin({ db, identity, hasher, rules, clock }: Pass
 
     const accountId = parsed ? await identity.findLoginAccount(parsed) : undefined;
     const stored = accountId ? await identity.passwordHashOf(accountId) : undefined;
-    const ok = stored && attempt.password.length <= PASSWORD_MAX_LENGTH
+    const tooLong = attempt.password.length > PASSWORD_MAX_LENGTH;
+    let ok = stored && !tooLong
       ? await hasher.verify(stored, attempt.password)
       : await hasher.verifyNothing(attempt.password.slice(0, PASSWORD_MAX_LENGTH));
+    const viaLegacy = !ok && accountId !== undefined && !tooLong && await verifyLegacyPassword(db, accountId, attempt.password);
+    ok ||= viaLegacy;
 
     if (!ok || !accountId) {
       await recordFailure(db, idKey, now, rules.identifier.forgetAfterSeconds);
@@ -69,9 +73,10 @@ export function createPasswordLogin({ db, identity, hasher, rules, clock }: Pass
       throw new AppError('auth.account_locked', { detail: `account ${accountId} is ${account?.status}` });
     }
     await clearThrottle(db, idKey);
+    await upgradeToArgon2(db, hasher, accountId, attempt.password, viaLegacy);
     await recordAudit(db, {
       actor: `account:${accountId}`, action: 'login.succeeded', subject: accountId, ip: attempt.ip, userAgent: attempt.userAgent,
-      detail: { method: 'password', client: attempt.clientId },
+      detail: { method: viaLegacy ? 'legacy_password' : 'password', client: attempt.clientId },
     });
     return accountId;
   };

@@ -17,7 +17,12 @@ export interface ProviderDeps {
   identity: IdentityService;
   views: Views;
   logger: Logger;
+  /** An account's ids in a legacy source (for apps replacing that source). */
+  legacyIdsOf: (accountId: string, source: string) => Promise<string[]>;
 }
+
+/** The claim carrying a person's ids in the legacy source a client replaces (an array of strings). */
+export const LEGACY_IDS_CLAIM = 'legacy_user_ids';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -40,7 +45,7 @@ function isFirstParty(client: { metadata(): Record<string, unknown> } | undefine
  * oidc-provider configured for CHUCS. Protocol work stays in oidc-provider: this only
  * says where data lives, which features are on, and how pages look.
  */
-export function createProvider({ config, jwks, cookieKeys, adapter, identity, views, logger }: ProviderDeps): Provider {
+export function createProvider({ config, jwks, cookieKeys, adapter, identity, views, logger, legacyIdsOf }: ProviderDeps): Provider {
   const page = (ctx: KoaContextWithOIDC, name: string, title: string, data: Record<string, unknown>) => {
     ctx.type = 'html';
     ctx.body = views.render(name, localeOf(ctx), { title, ...data });
@@ -54,16 +59,19 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
       long: { httpOnly: true, sameSite: 'lax', signed: true },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
-    claims: { ...SCOPE_CLAIMS, openid: [...SCOPE_CLAIMS.openid] } as unknown as Configuration['claims'],
+    claims: { ...SCOPE_CLAIMS, openid: [...SCOPE_CLAIMS.openid, LEGACY_IDS_CLAIM] } as unknown as Configuration['claims'],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'phone'],
     responseTypes: ['code', 'none'], // no implicit or hybrid flows: tokens never travel in the URL
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', token_endpoint_auth_method: 'client_secret_basic' },
     extraClientMetadata: { properties: ['chucs_first_party', 'chucs_brand', 'chucs_legacy_source'] },
 
-    async findAccount(_ctx, sub) {
+    async findAccount(ctx, sub) {
       const account = await identity.getAccount(sub);
       if (!account || account.status !== 'active') return undefined;
-      return { accountId: account.id, claims: async () => accountClaims(account) as { sub: string } };
+      // An app that replaces a legacy user center receives the person's ids there.
+      const legacySource = ctx.oidc?.client?.metadata().chucs_legacy_source;
+      const legacy = typeof legacySource === 'string' ? { [LEGACY_IDS_CLAIM]: await legacyIdsOf(account.id, legacySource) } : {};
+      return { accountId: account.id, claims: async () => ({ ...accountClaims(account), ...legacy }) as { sub: string } };
     },
 
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },

@@ -129,11 +129,11 @@ function makeHome(w: World): Pick<Person, 'place' | 'address' | 'landline'> {
 }
 
 /** A device of the person's, with a MAC no other device has. */
-export function makeDevice(w: World, after: number, type?: DeviceType): Device {
+export function makeDevice(w: World, after: number, type?: DeviceType, before = EXPORT_TIME - 86400): Device {
   const { rng } = w;
   const choices = type ? PRODUCTS.filter((p) => p[0] === type) : PRODUCTS;
   const [kind, model, snPrefix] = rng.pick(choices);
-  const activatedAt = timeBetween(rng, after, EXPORT_TIME - 86400);
+  const activatedAt = timeBetween(rng, after, before);
   return {
     mac: w.numbering.mac(w.counters.device++),
     type: kind, model,
