@@ -1,7 +1,7 @@
 import { createHash, pbkdf2, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { parseOptions as parseArgon2, verify as verifyArgon2 } from '@node-rs/argon2';
-import { verify as verifyBcrypt } from '@node-rs/bcrypt';
+import bcrypt from 'bcryptjs';
 
 /**
  * Password hashes carried over from legacy user centers. Each is checked at the user's first
@@ -93,7 +93,7 @@ export async function verifyLegacyHash(h: LegacyHash, password: string): Promise
         return sameBytes(digest(algorithm, password, salt ?? ''), Buffer.from(hash, 'hex'));
       case 'bcrypt':
         // $2y$ is PHP's name for the fixed $2a$, the same algorithm as $2b$.
-        return await verifyBcrypt(password, hash.replace(/^\$2y\$/, '$2b$'));
+        return await bcrypt.compare(password, hash.replace(/^\$2y\$/, '$2b$'));
       case 'pbkdf2_sha256': {
         const [, iterations, pbkdf2Salt, key] = hash.split('$') as [string, string, string, string];
         const derived = await pbkdf2Async(password, pbkdf2Salt, Number(iterations), PBKDF2_KEY_BYTES, 'sha256');

@@ -2,7 +2,13 @@ import { createHash, pbkdf2Sync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hash as argon2Hash } from '@node-rs/argon2';
-import { hash as bcryptHash } from '@node-rs/bcrypt';
+import bcrypt from 'bcryptjs';
+
+/** A bcrypt hash with the given version prefix ($2y$ is PHP's name for the same algorithm). */
+async function bcryptHash(password: string, o: { cost: number; version?: '2a' | '2b' | '2y' }) {
+  const hashed = await bcrypt.hash(password, bcrypt.genSaltSync(o.cost));
+  return hashed.replace(/^\$2[ab]\$/, `$${o.version ?? '2b'}$`);
+}
 import { parse } from 'csv-parse/sync';
 import {
   LEGACY_ALGORITHMS, parseAlgorithmName, validateLegacyHash, verifyLegacyHash, type LegacyHash,

@@ -1,5 +1,5 @@
 import { createHash, pbkdf2Sync } from 'node:crypto';
-import { hashSync } from '@node-rs/bcrypt';
+import bcrypt from 'bcryptjs';
 import { Rng, ALNUM, HEX } from './prng.ts';
 
 /**
@@ -56,11 +56,17 @@ export function buildPasswordPool(seed: number): PasswordPool {
     return {
       plain,
       cloud: `pbkdf2_sha256$${iterations}$${salt}$${key}`,
-      mall2a: hashSync(plain, { salt: rng.bytes(16), cost: BCRYPT_COST, version: '2a' }),
-      mall2y: hashSync(plain, { salt: rng.bytes(16), cost: i % 50 === 11 ? BCRYPT_COST_PRODUCTION : BCRYPT_COST, version: '2y' }),
+      mall2a: bcryptWithSalt(plain, rng.bytes(16), BCRYPT_COST, '2a'),
+      mall2y: bcryptWithSalt(plain, rng.bytes(16), i % 50 === 11 ? BCRYPT_COST_PRODUCTION : BCRYPT_COST, '2y'),
     };
   });
   return { entries };
+}
+
+/** bcrypt with a salt from the seeded generator (so files are reproducible), as $2a$ or PHP's $2y$. */
+function bcryptWithSalt(plain: string, salt: Uint8Array, cost: number, version: '2a' | '2y'): string {
+  const saltText = `$2a$${String(cost).padStart(2, '0')}$${bcrypt.encodeBase64([...salt], 16)}`;
+  return bcrypt.hashSync(plain, saltText).replace(/^\$2a\$/, `$${version}$`);
 }
 
 /** Discuz!/UCenter: md5(md5(p) + salt), lower-case hex, over UTF-8 bytes. */
