@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withChucs } from './context.ts';
+import { withDatabase } from './context.ts';
 import type { Output } from './output.ts';
 import { findAccounts, explainAccount, type Explanation } from '../merge/explain.ts';
 
@@ -21,7 +21,7 @@ export function registerAccounts(program: Command, out: () => Output) {
   accounts.command('explain <query>')
     .description('an account (by id, phone or email) with its legacy records and the evidence, rule and run that joined each')
     .action(async (query: string) => {
-      const result = await withChucs(async (c) => {
+      const result = await withDatabase(async (c) => {
         const ids = await findAccounts(c.db, query);
         return Promise.all(ids.map((id) => explainAccount(c.db, id)));
       });

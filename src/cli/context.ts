@@ -1,6 +1,9 @@
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../logger.ts';
-import { createChucs, type Chucs } from '../app.ts';
+import { createChucs, openConfiguredDatabase, type Chucs } from '../app.ts';
+import { migrateLatest } from '../db/migrate.ts';
+import type { Db } from '../db/database.ts';
+import type { Config } from '../config/schema.ts';
 
 /** Runs a command against the configured database: same config and data as the server. */
 export async function withChucs<T>(fn: (chucs: Chucs) => Promise<T>): Promise<T> {
@@ -10,6 +13,22 @@ export async function withChucs<T>(fn: (chucs: Chucs) => Promise<T>): Promise<T>
     return await fn(chucs);
   } finally {
     await chucs.close();
+  }
+}
+
+/**
+ * Runs a command that needs only the database (imports, merges): no OIDC provider, no
+ * signing keys, so it starts fast and uses little memory.
+ */
+export async function withDatabase<T>(fn: (ctx: { db: Db; config: Readonly<Config> }) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const { db, release } = await openConfiguredDatabase(config);
+  try {
+    await migrateLatest(db);
+    return await fn({ db, config });
+  } finally {
+    await db.destroy();
+    release();
   }
 }
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { withChucs, operator } from './context.ts';
+import { withDatabase, operator } from './context.ts';
 import type { Output } from './output.ts';
 import { progressBar } from './progress.ts';
 import { UsageError } from './usage-error.ts';
@@ -36,7 +36,7 @@ export function registerImport(program: Command, out: () => Output) {
       try { size = statSync(file).size; } catch { throw new UsageError(`cannot read ${file}`); }
       const rejectsFile = o.rejects ?? path.join(process.cwd(), `${path.basename(file)}.rejects.csv`);
       const bar = progressBar(`importing ${source.name}`, 'bytes', size);
-      const summary = await withChucs((c) => importLegacyFile({
+      const summary = await withDatabase((c) => importLegacyFile({
         db: c.db, source, file, rejectsFile, actor: operator(),
         placeholders: { phone: new Set(c.config.merge.placeholders.phone), email: new Set(c.config.merge.placeholders.email) },
         onProgress: (_rows, bytes) => bar.update(bytes),

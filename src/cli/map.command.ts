@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { withChucs } from './context.ts';
+import { withDatabase } from './context.ts';
 import type { Output } from './output.ts';
 import { exportLegacyMap } from '../merge/map-export.ts';
 
@@ -12,7 +12,7 @@ export function registerMap(program: Command, out: () => Output) {
     .option('--out <file>', 'write to a file instead')
     .action(async (o) => {
       const target = o.out ? createWriteStream(o.out) : process.stdout;
-      const rows = await withChucs((c) => exportLegacyMap(c.db, target));
+      const rows = await withDatabase((c) => exportLegacyMap(c.db, target));
       if (o.out) {
         target.end();
         await once(target, 'finish');

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.ts';
-import { withChucs, operator } from './context.ts';
+import { withDatabase, operator } from './context.ts';
 import { table, type Output } from './output.ts';
 import { progressBar, stepLogger } from './progress.ts';
 import { confirm } from './confirm.ts';
@@ -47,7 +47,7 @@ export function registerMerge(program: Command, out: () => Output) {
     .description('dry run: what a merge would do, and why; writes nothing but its report')
     .option('--out <file>', 'also write the report as JSON')
     .action(async (o) => {
-      const report = await withChucs((c) => inRolledBackTransaction(c.db, (trx) => computePlan(trx, {
+      const report = await withDatabase((c) => inRolledBackTransaction(c.db, (trx) => computePlan(trx, {
         maxRecordsPerValue: c.config.merge.maxRecordsPerValue, onProgress: stepLogger(!out().json),
       })));
       if (o.out) writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
@@ -59,7 +59,7 @@ export function registerMerge(program: Command, out: () => Output) {
     .option('--expect <fingerprint>', 'apply only if the plan is still the one reviewed')
     .option('--yes', 'do not ask for confirmation', false)
     .action(async (o) => {
-      const result = await withChucs(async (c) => {
+      const result = await withDatabase(async (c) => {
         const opts = applyOptions(c.config, { ...o, quiet: out().json });
         const unfinished = await unfinishedRun(c.db);
         let runId: number;
@@ -92,7 +92,7 @@ export function registerMerge(program: Command, out: () => Output) {
     .action(async (run: string, o) => {
       const runId = Number(run);
       if (!Number.isInteger(runId) || runId <= 0) throw new UsageError(`"${run}" is not a run number`);
-      const result = await withChucs(async (c) => {
+      const result = await withDatabase(async (c) => {
         const row = await c.db('merge_runs').where({ id: runId }).first('status', 'counts');
         if (row) out().info(`merge run ${runId} (${row.status}) created ${row.counts.accountsCreated ?? 0} accounts and ${row.counts.links ?? 0} links: undo removes them and restores what it changed.`);
         if (!(await confirm(`Undo merge run ${runId}?`, o.yes))) throw new RefusedError('not undone: confirm on a terminal, or pass --yes');
@@ -102,7 +102,7 @@ export function registerMerge(program: Command, out: () => Output) {
     });
 
   merge.command('runs').description('list merge runs').action(async () => {
-    const runs = await withChucs((c) => c.db('merge_runs').orderBy('id').select('id', 'status', 'fingerprint', 'counts', 'created_by', 'created_at', 'finished_at'));
+    const runs = await withDatabase((c) => c.db('merge_runs').orderBy('id').select('id', 'status', 'fingerprint', 'counts', 'created_by', 'created_at', 'finished_at'));
     out().result(runs, () => table(runs.map((r: { id: number; status: string; fingerprint: string; counts: Record<string, number>; created_by: string; created_at: Date }) => ({
       run: r.id, status: r.status, fingerprint: r.fingerprint, created: r.counts.accountsCreated ?? '', held: r.counts.held ?? '', by: r.created_by, at: new Date(r.created_at).toISOString(),
     })), ['run', 'status', 'fingerprint', 'created', 'held', 'by', 'at']));
@@ -112,7 +112,7 @@ export function registerMerge(program: Command, out: () => Output) {
     .description('clusters held for an operator')
     .option('--all', 'include resolved ones', false)
     .action(async (o) => {
-      const conflicts = await withChucs((c) => listConflicts(c.db, { all: o.all }));
+      const conflicts = await withDatabase((c) => listConflicts(c.db, { all: o.all }));
       out().result(conflicts, () => (conflicts.length ? conflicts.map((c) => [
         `conflict ${c.id} (run ${c.run}, ${c.status}): ${c.records.join(' + ')}`,
         ...(c.reasons as Array<{ rule: string; values: string[] }>).map((r) => `  ${r.rule}: ${r.values.join(', ')}`),
@@ -128,7 +128,7 @@ export function registerMerge(program: Command, out: () => Output) {
     .action(async (conflict: string, o) => {
       if (Boolean(o.split) === o.join) throw new UsageError('give either --split groups or --join');
       const groups = (o.split ?? []).map((g: string) => g.split(',').map((x) => x.trim()).filter(Boolean));
-      const result = await withChucs((c) => resolveConflict(c.db, { conflictId: Number(conflict), kind: o.join ? 'join' : 'split', groups, actor: operator(), note: o.note }));
+      const result = await withDatabase((c) => resolveConflict(c.db, { conflictId: Number(conflict), kind: o.join ? 'join' : 'split', groups, actor: operator(), note: o.note }));
       out().result(result, () => `conflict ${conflict} resolved (${o.join ? 'join' : 'split'}): the next "chucs merge apply" follows it`);
     });
 }
