@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hash as argon2Hash } from '@node-rs/argon2';
 import bcrypt from 'bcryptjs';
+import { SAMPLES_DIR } from '../merge/samples.ts';
 
 /** A bcrypt hash with the given version prefix ($2y$ is PHP's name for the same algorithm). */
 async function bcryptHash(password: string, o: { cost: number; version?: '2a' | '2b' | '2y' }) {
@@ -13,9 +14,8 @@ import { parse } from 'csv-parse/sync';
 import {
   LEGACY_ALGORITHMS, parseAlgorithmName, validateLegacyHash, verifyLegacyHash, type LegacyHash,
 } from '../../src/identity/legacy-hashers.ts';
-import { projectRoot } from '../../src/paths.ts';
 
-const SAMPLES = path.resolve(projectRoot, '..', 'shared', 'samples');
+const SAMPLES = SAMPLES_DIR;
 const hex = (algorithm: string, input: string) => createHash(algorithm).update(input, 'utf8').digest('hex');
 
 // ---------- every sample record that has a password ----------

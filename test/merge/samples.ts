@@ -5,8 +5,11 @@ import { cloudSource } from '../../src/merge/sources/cloud.ts';
 import { mallSource } from '../../src/merge/sources/mall.ts';
 import { projectRoot } from '../../src/paths.ts';
 
-/** The shared sample exports (../shared/samples), beside the repository. */
-export const SAMPLES_DIR = path.resolve(projectRoot, '..', 'shared', 'samples');
+/**
+ * The sample legacy exports with every nasty case (a copy of ../shared/samples, kept in the
+ * repository so that the tests run on any clone).
+ */
+export const SAMPLES_DIR = path.join(projectRoot, 'test', 'fixtures', 'legacy-samples');
 
 export const SAMPLE_FILES = [
   [crmSource, path.join(SAMPLES_DIR, 'crm.csv')],
