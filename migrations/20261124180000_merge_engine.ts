@@ -90,7 +90,7 @@ export const up = [
     merge_run_id bigint not null references merge_runs (id),
     record_ids   bigint[] not null,
     reasons      jsonb not null,
-    status       text not null default 'open' check (status in ('open', 'resolved')),
+    status       text not null default 'open' check (status in ('open', 'resolved', 'superseded')),
     created_at   timestamptz not null default now()
   )`,
   `create table merge_decisions (

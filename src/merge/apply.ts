@@ -59,6 +59,11 @@ export async function startRun(db: Db, o: ApplyOptions): Promise<{ runId: number
       status: 'applying', fingerprint: report.fingerprint, report, created_by: o.actor,
       plan: { maxRecordsPerValue: o.maxRecordsPerValue, sourcePriority: o.sourcePriority }, checkpoint: { cluster: 0 },
     }).returning('id');
+    // This run holds again whatever is still contradictory: earlier open conflicts give way.
+    for (const { id } of await trx('merge_conflicts').where({ status: 'open' }).select('id')) {
+      await journalUpdate(trx, runId, 'merge_conflicts', { id }, ['status']);
+    }
+    await trx('merge_conflicts').where({ status: 'open' }).update({ status: 'superseded' });
     await trx.raw(`insert into merge_plan_nodes (merge_run_id, node, cluster, record_id, account_id, linked_to, weak)
       select ?, node, cluster, record_id, account_id, linked_to, weak from plan_nodes`, [runId]);
     await trx.raw(`insert into merge_plan_clusters (merge_run_id, cluster, action, accounts, records, new_records, reasons)

@@ -151,3 +151,21 @@ test('an operator splits a held cluster; the next run follows the decision, and 
     await drop();
   }
 });
+
+test('a run holds a still-contradictory cluster again: one open conflict, and undo brings the earlier one back', async () => {
+  const { db, drop } = await createTestDatabase();
+  try {
+    await importAll(db);
+    await applyAll(db);
+    const [first] = await listConflicts(db);
+    const second = await applyAll(db);
+    const open = await listConflicts(db);
+    expect(open).toHaveLength(1);
+    expect(open[0]!.run).toBe(second);
+    expect(open[0]!.records.sort()).toEqual(first!.records.sort());
+    await undoRun(db, second, 'test');
+    expect((await listConflicts(db)).map((c) => c.id)).toEqual([first!.id]);
+  } finally {
+    await drop();
+  }
+});
