@@ -18,8 +18,6 @@ const MOBILE_PREFIXES = [
   '156', '157', '158', '159', '166', '170', '171', '173', '175', '176', '177', '178', '180', '181', '182',
   '183', '184', '185', '186', '187', '188', '189', '191', '198', '199',
 ] as const;
-// Per prefix: 10^7 bodies x 3 last digits with the right digit sum.
-const MOBILE_SPACE = 30_000_000;
 
 // Numbers shared by strangers (config/default.json placeholders): never anyone's own number.
 export const PLACEHOLDER_MOBILES: readonly string[] = [
@@ -58,9 +56,36 @@ export interface Numbering {
 export const SUFFIX_KINDS = { bbs: 0, mall: 1, email: 2, mallSecond: 3 } as const;
 export type SuffixKind = keyof typeof SUFFIX_KINDS;
 
-/** (q * a + b) mod m: a bijection on [0, m) when gcd(a, m) = 1; q * a stays below 2^53 here. */
-function affine(q: number, a: number, b: number, m: number): number {
-  return (q * a + b) % m;
+/**
+ * A keyed permutation of [0, domain): a 4-round Feistel network on the smallest even number of
+ * bits that covers the domain, walked in cycles until the value falls inside it (the standard
+ * way to permute a range that is not a power of two). Scrambles well: neighbours land far apart.
+ */
+export function permutation(domain: number, key: number): (x: number) => number {
+  let bits = Math.max(2, Math.ceil(Math.log2(domain)));
+  if (bits % 2 === 1) bits++;
+  if (bits > 32) throw new Error(`permutation domain ${domain} is above 2^32`);
+  const half = bits / 2;
+  const size = 2 ** half;
+  const mask = size - 1;
+  const keys = [0x9e3779b9, 0x7f4a7c15, 0x85ebca6b, 0xc2b2ae35].map((k) => (Math.imul(key ^ k, 0x27d4eb2f) + k) >>> 0);
+  const f = (r: number, k: number) => {
+    let h = Math.imul(r ^ k, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    return (h ^ (h >>> 16)) & mask;
+  };
+  const once = (x: number) => {
+    let l = Math.floor(x / size);
+    let r = x % size;
+    for (const k of keys) [l, r] = [r, l ^ f(r, k)];
+    return l * size + r;
+  };
+  return (x) => {
+    if (!(x >= 0 && x < domain)) throw new Error(`permutation input ${x} outside [0, ${domain})`);
+    do x = once(x); while (x >= domain);
+    return x;
+  };
 }
 
 /** A bijection on 32-bit integers (xor-shift and odd multipliers are each invertible). */
@@ -76,48 +101,37 @@ function digitSum(s: string): number {
   return n;
 }
 
-/** A multiplier coprime to every factor in `avoid`, drawn from the seed. */
-function coprime(rng: Rng, avoid: readonly number[], below: number): number {
-  for (;;) {
-    const a = rng.between(Math.floor(below / 10), below);
-    if (avoid.every((p) => a % p !== 0)) return a;
-  }
-}
-
 export function createNumbering(seed: number, people: number): Numbering {
   const rng = new Rng(seed, 0x6e756d);
-  const mobileA = coprime(rng, [2, 3, 5], 9_000_000);
-  const mobileB = rng.int(MOBILE_SPACE);
+  const key = () => rng.u32();
+  // All mainland numbers: prefix x 10^7 bodies x 3 last digits with the right digit sum.
+  const mobileSpace = MOBILE_PREFIXES.length * 30_000_000;
+  const mobile = permutation(mobileSpace, key());
   // Suffixes: wide enough for every person index (traps may add a few past --people).
   const suffixSpace = 10 ** Math.max(3, String(people * 2 + 1000).length);
-  const suffixA = coprime(rng, [2, 5], 99_991);
-  const suffixB = rng.int(suffixSpace);
-  const qqA = coprime(rng, [2, 3, 5, 13], 1_000_000);
-  const qqB = rng.int(3_900_000_000);
-  const weiboA = coprime(rng, [2, 5], 1_000_000);
-  const weiboB = rng.int(1_000_000_000);
-  const foreignA = coprime(rng, [2, 5], 999_999);
-  const foreignB = rng.int(1_000_000);
-  const macA = (rng.u32() | 1) & 0xffffff;
-  const macB = rng.u32() & 0xffffff;
-  const idKey = rng.u32();
-  const wxKey = rng.u32();
+  const suffixes = Object.fromEntries(Object.keys(SUFFIX_KINDS).map((k) => [k, permutation(suffixSpace, key())])) as Record<SuffixKind, (x: number) => number>;
+  const qq = permutation(3_900_000_000, key());
+  const weibo = permutation(1_000_000_000, key());
+  const foreignShort = permutation(1_000_000, key());
+  const foreignLong = permutation(100_000_000, key());
+  const macs = permutation(MAC_OUIS.length * 2 ** 24, key());
+  const idKey = key();
+  const wxKey = key();
 
-  const mobileFrom = (prefix: string, q: number): string => {
-    const k = affine(q, mobileA, mobileB, MOBILE_SPACE);
-    const body = String(Math.floor(k / 3)).padStart(7, '0');
+  const mainland = (idx: number): string => {
+    const k = mobile(idx);
+    const prefix = MOBILE_PREFIXES[k % MOBILE_PREFIXES.length]!;
+    const rest = Math.floor(k / MOBILE_PREFIXES.length);
+    const body = String(Math.floor(rest / 3)).padStart(7, '0');
     const r = (3 - (digitSum(prefix + body) % 3)) % 3;
-    return `${prefix}${body}${r + 3 * (k % 3)}`;
+    const n = `${prefix}${body}${r + 3 * (rest % 3)}`;
+    const clash = PLACEHOLDER_MOBILES.indexOf(n);
+    // The top of the range is never reached by a person index: room for the few clashes.
+    return clash < 0 ? n : mainland(mobileSpace - 1 - clash);
   };
 
   return {
-    mainland(idx) {
-      const prefix = MOBILE_PREFIXES[idx % MOBILE_PREFIXES.length]!;
-      const n = mobileFrom(prefix, Math.floor(idx / MOBILE_PREFIXES.length));
-      const clash = PLACEHOLDER_MOBILES.indexOf(n);
-      // The top of each prefix's range is never reached by a person index: room for the few clashes.
-      return clash < 0 ? n : mobileFrom(prefix, MOBILE_SPACE - 1 - clash);
-    },
+    mainland,
     typoThatHits(national) {
       return national.slice(0, 10) + String(Number(national[10]) + 1);
     },
@@ -135,21 +149,17 @@ export function createNumbering(seed: number, people: number): Numbering {
       const list = region === 0 ? HK_PREFIXES : region === 1 ? MO_PREFIXES : UK_PREFIXES;
       const prefix = list[k % list.length]!;
       const q = Math.floor(k / list.length);
-      if (region === 2) {
-        const body = String(affine(q, foreignA, foreignB * 100 + 17, 100_000_000)).padStart(8, '0');
-        return { country: '44', national: `${prefix}${body}` };
-      }
-      const body = String(affine(q, foreignA, foreignB, 1_000_000)).padStart(6, '0');
-      return { country: region === 0 ? '852' : '853', national: `${prefix}${body}` };
+      if (region === 2) return { country: '44', national: `${prefix}${String(foreignLong(q)).padStart(8, '0')}` };
+      return { country: region === 0 ? '852' : '853', national: `${prefix}${String(foreignShort(q)).padStart(6, '0')}` };
     },
     suffix(index, kind) {
-      return 4 * affine(index, suffixA, suffixB, suffixSpace) + SUFFIX_KINDS[kind];
+      return 4 * suffixes[kind](index) + SUFFIX_KINDS[kind];
     },
     qq(index) {
-      return String(100_000_000 + affine(index, qqA, qqB, 3_900_000_000));
+      return String(100_000_000 + qq(index));
     },
     weibo(index, r) {
-      return String(r.between(1, 7)) + String(affine(index, weiboA, weiboB, 1_000_000_000)).padStart(9, '0');
+      return String(r.between(1, 7)) + String(weibo(index)).padStart(9, '0');
     },
     wechatLogin(index, r) {
       return `wx_${r.chars(HEX, 2)}${permute32((index ^ wxKey) >>> 0).toString(16).padStart(8, '0')}`;
@@ -158,9 +168,8 @@ export function createNumbering(seed: number, people: number): Numbering {
       return `u_${permute32((counter + idKey) >>> 0).toString(16).padStart(8, '0')}`;
     },
     mac(device) {
-      const oui = MAC_OUIS[device % MAC_OUIS.length]!;
-      const low = (Math.imul(Math.floor(device / MAC_OUIS.length), macA) + macB) & 0xffffff;
-      return oui + low.toString(16).toUpperCase().padStart(6, '0');
+      const k = macs(device);
+      return MAC_OUIS[k % MAC_OUIS.length]! + Math.floor(k / MAC_OUIS.length).toString(16).toUpperCase().padStart(6, '0');
     },
   };
 }

@@ -3,8 +3,8 @@ import bcrypt from 'bcryptjs';
 import { Rng, ALNUM, HEX } from './prng.ts';
 
 /**
- * Passwords and their legacy hashes. bcrypt and PBKDF2 cost about a millisecond each, far too
- * slow for a million records, so cloud and mall hashes come from a pool computed once: each
+ * Passwords and their legacy hashes. bcrypt and PBKDF2 cost milliseconds each, far too slow
+ * for a million records, so cloud and mall hashes come from a pool computed once: each
  * pool password hashed once per format with its own salt. Discuz's md5(md5(p)+salt) is cheap
  * and is computed per record, with a fresh salt.
  */
@@ -57,7 +57,7 @@ export function buildPasswordPool(seed: number): PasswordPool {
       plain,
       cloud: `pbkdf2_sha256$${iterations}$${salt}$${key}`,
       mall2a: bcryptWithSalt(plain, rng.bytes(16), BCRYPT_COST, '2a'),
-      mall2y: bcryptWithSalt(plain, rng.bytes(16), i % 50 === 11 ? BCRYPT_COST_PRODUCTION : BCRYPT_COST, '2y'),
+      mall2y: bcryptWithSalt(plain, rng.bytes(16), i % 100 === 11 ? BCRYPT_COST_PRODUCTION : BCRYPT_COST, '2y'),
     };
   });
   return { entries };

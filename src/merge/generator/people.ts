@@ -62,7 +62,7 @@ export function makePerson(w: World, opts: PersonOptions = {}): Person {
   const surname = opts.surname ?? rng.pick(SURNAMES);
   const pool = gender === 'M' ? GIVEN_MALE : GIVEN_FEMALE;
   const given: Syllable[] = rng.chance(0.3) ? [rng.pick(pool)] : [rng.pick(pool), rng.pick(pool)];
-  if (rng.chance(0.005)) given[given.length - 1] = rng.pick(RARE_GIVEN);
+  if (rng.chance(0.015)) given[given.length - 1] = rng.pick(RARE_GIVEN);
   const name = uyghur ? uyghur[0] : surname[0] + given.map((g) => g[0]).join('');
   const pinyin = uyghur ? uyghur[1] : surname[1] + given.map((g) => g[1]).join('');
   const initials = uyghur ? uyghur[1].slice(0, 3) : surname[1][0]! + given.map((g) => g[1][0]).join('');

@@ -2,7 +2,7 @@ import { bbsDraft, breakBbs } from './bbs.writer.ts';
 import { breakCloud, cloudDraft } from './cloud.writer.ts';
 import { breakCrm, crmDraft } from './crm.writer.ts';
 import { breakMall, mallDraft, type BadBcrypt } from './mall.writer.ts';
-import { makeDevice, type Person } from './people.ts';
+import { makeDevice } from './people.ts';
 import { note, type DraftBase } from './draft.ts';
 import { chinaEpoch, e164, fullWidth, type Phone, type PhoneShape } from './shapes.ts';
 import { EXPORT_TIME, timeBetween } from './world.ts';
@@ -59,7 +59,8 @@ function shared_tv(s: Scene): void {
   const tv = makeDevice(s.w, first.since, 'tv');
   const members = [first];
   for (let size = rng.between(2, 4); members.length < size;) {
-    members.push(s.person({ home: first, surname: rng.chance(0.6) ? first.surname : undefined }));
+    const home = { place: first.place, address: first.address, landline: first.landline };
+    members.push(s.person({ home, surname: rng.chance(0.6) ? first.surname : undefined }));
   }
   for (const m of members) {
     const d = cloudDraft(s.w, m, { devices: [tv, ...m.devices.filter(() => rng.chance(0.8))] });
@@ -272,4 +273,3 @@ function emitNoted<D extends DraftBase & Parameters<Scene['emit']>[0]>(s: Scene,
   s.emit(d);
 }
 
-export type { Person };

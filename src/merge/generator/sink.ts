@@ -2,7 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import type { Rng } from './prng.ts';
 
 // Text is gathered up to this size, encoded and written in one call: fewer syscalls, bounded memory.
-const FLUSH_CHARS = 1 << 20;
+const FLUSH_CHARS = 1 << 16;
 
 /**
  * A file written as the generator goes, in constant memory. Counts line breaks so every record
