@@ -219,7 +219,7 @@ test('every trap kind occurs, and the notes tell the truth they claim', () => {
         expect(people(members).size).toBe(members.length);
         break;
       // One person twice: the truth joins what the evidence cannot.
-      case 'mall_duplicate': case 'crm_duplicate':
+      case 'mall_duplicate': case 'crm_duplicate': case 'unprovable_same_person':
         expect(members).toHaveLength(2);
         expect(people(members).size).toBe(1);
         break;
@@ -237,4 +237,120 @@ test('every trap kind occurs, and the notes tell the truth they claim', () => {
     expect(n.kind === 'pre_hijack_phone' ? row.mobile_verified : row.email_verified).toBe('N');
     expect(row.password_hash).toMatch(/^\$2/);
   }
+});
+
+/** A row's identity evidence, roughly normalised (enough to compare values inside these files). */
+interface Evidence { phones: Map<string, boolean>; emails: Map<string, boolean>; social: Set<string>; password: boolean }
+const digits = (text: string) => text.replace(/[\uFF10-\uFF19]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\D/g, '');
+const phoneKey = (text: string) => {
+  const d = digits(text);
+  return d.startsWith('0086') ? d.slice(4) : d.startsWith('86') && d.length === 13 ? d.slice(2) : d;
+};
+function evidence(source: string, row: Record<string, unknown>): Evidence {
+  const e: Evidence = { phones: new Map(), emails: new Map(), social: new Set(), password: false };
+  const str = (k: string) => (typeof row[k] === 'string' ? (row[k] as string) : '');
+  const add = (map: Map<string, boolean>, value: string, verified: boolean, key: (v: string) => string) => {
+    if (value.trim()) map.set(key(value), verified || (map.get(key(value)) ?? false));
+  };
+  const mail = (v: string) => v.trim().toLowerCase();
+  if (source === 'cloud') {
+    add(e.phones, str('phone'), row.phone_verified === true, phoneKey);
+    add(e.emails, str('email'), row.email_verified === true, mail);
+    if (str('wechat_unionid')) e.social.add(`wx:${str('wechat_unionid')}`);
+    e.password = row.password !== null;
+  } else if (source === 'mall') {
+    add(e.phones, str('mobile'), str('mobile_verified') === 'Y', phoneKey);
+    add(e.emails, str('email'), str('email_verified') === 'Y', mail);
+    for (const k of ['wechat_unionid', 'qq_openid', 'weibo_uid']) if (str(k)) e.social.add(`${k}:${str(k)}`);
+    e.password = str('password_hash') !== '';
+  } else if (source === 'bbs') {
+    add(e.phones, str('mobile'), false, phoneKey);
+    add(e.emails, str('email'), str('emailstatus') === '1', mail);
+    e.password = str('password') !== '';
+  } else {
+    for (const part of str('手机').split(/[/;；,]/)) add(e.phones, part, false, phoneKey);
+    add(e.emails, str('邮箱'), false, mail);
+  }
+  return e;
+}
+
+test('traps that the contract must detect or cannot prove carry exactly that evidence', () => {
+  const rows = sourceRows();
+  const row = (source: string, id: string) => (rows as Record<string, Rows>)[source]!.find((r) => r.id === id)!.row;
+  const byTrap = new Map<string, Array<Record<string, string>>>();
+  for (const n of notes) byTrap.set(n.trap_id!, [...(byTrap.get(n.trap_id!) ?? []), n]);
+  const variants = new Set<string>();
+  for (const members of byTrap.values()) {
+    const kind = members[0]!.kind;
+    if (kind === 'recycled_phone') {
+      // Both owners verify the number; across sources both carry their own unionid (a contradiction).
+      const [a, b] = members.map((m) => ({ source: m.source!, e: evidence(m.source!, row(m.source!, m.source_id!)) }));
+      const shared = [...a!.e.phones].filter(([k, v]) => v && b!.e.phones.get(k) === true);
+      expect(shared).toHaveLength(1);
+      const cross = a!.source !== b!.source;
+      variants.add(cross ? 'cross' : 'same');
+      expect(members[0]!.detail).toContain(cross ? 'cross source' : 'same source');
+      if (cross) {
+        const unionids = [a!, b!].map((x) => [...x.e.social].find((v) => v.startsWith('wx:') || v.startsWith('wechat_unionid:'))?.split(':')[1]);
+        expect(unionids.every((u) => u)).toBe(true);
+        expect(unionids[0]).not.toBe(unionids[1]);
+      }
+    }
+    if (kind === 'unprovable_same_person') {
+      // Another source, a password, no social id, and no phone, email or id in common with the first.
+      const first = members.find((m) => m.role === 'first')!;
+      const second = members.find((m) => m.role === 'second')!;
+      expect(second.source).not.toBe(first.source);
+      const a = evidence(first.source!, row(first.source!, first.source_id!));
+      const b = evidence(second.source!, row(second.source!, second.source_id!));
+      expect(b.password).toBe(true);
+      expect(b.social.size).toBe(0);
+      expect([...a.phones.values()]).toContain(true);
+      expect([...b.phones.values(), ...b.emails.values()]).toContain(true);
+      for (const k of b.phones.keys()) expect(a.phones.has(k)).toBe(false);
+      for (const k of b.emails.keys()) expect(a.emails.has(k)).toBe(false);
+    }
+  }
+  expect(variants).toEqual(new Set(['cross', 'same']));
+});
+
+test('ordinary people are provable: their cloud, mall and forum records verify what joins them', () => {
+  const rows = sourceRows();
+  const trapped = new Set(notes.map((n) => n.person_id));
+  const byPerson = new Map<string, Array<{ source: string; e: Evidence }>>();
+  const rejected = new Set(truth.filter((t) => t.expect === 'rejected').map((t) => `${t.source}@${t.line}`));
+  const personAt = new Map(truth.map((t) => [`${t.source}@${t.line}`, t.person_id]));
+  for (const [source, list] of Object.entries(rows)) {
+    for (const r of list) {
+      const key = `${source}@${r.line}`;
+      const person = personAt.get(key)!;
+      if (rejected.has(key) || trapped.has(person)) continue;
+      byPerson.set(person, [...(byPerson.get(person) ?? []), { source, e: evidence(source, r.row) }]);
+    }
+  }
+  const all = [...byPerson.values()].flat();
+  const share = (source: string, ok: (e: Evidence) => boolean, has: (e: Evidence) => boolean = () => true) => {
+    const of = all.filter((x) => x.source === source && has(x.e));
+    return of.filter((x) => ok(x.e)).length / of.length;
+  };
+  const verifiedPhone = (e: Evidence) => [...e.phones.values()].some(Boolean);
+  const verifiedEmail = (e: Evidence) => [...e.emails.values()].some(Boolean);
+  expect(share('cloud', verifiedPhone, (e) => e.phones.size > 0)).toBeGreaterThan(0.98);
+  expect(share('mall', verifiedPhone, (e) => e.phones.size > 0)).toBeGreaterThan(0.95);
+  expect(share('bbs', verifiedEmail)).toBeGreaterThan(0.9);
+  expect(share('crm', (e) => e.phones.size > 0)).toBeGreaterThan(0.95);
+  expect(share('crm', (e) => !verifiedPhone(e) && !verifiedEmail(e))).toBe(1);
+  // A forum account always has a cloud or mall record beside it that verifies an email; mostly the forum's.
+  let forum = 0;
+  let proven = 0;
+  for (const records of byPerson.values()) {
+    const bbs = records.find((x) => x.source === 'bbs');
+    const others = records.filter((x) => x.source === 'cloud' || x.source === 'mall');
+    if (!bbs || others.length === 0) continue;
+    forum++;
+    expect(others.some((x) => verifiedEmail(x.e))).toBe(true);
+    if (others.some((x) => [...bbs.e.emails.keys()].some((k) => x.e.emails.get(k) === true))) proven++;
+  }
+  expect(forum).toBeGreaterThan(50);
+  expect(proven / forum).toBeGreaterThan(0.95);
 });

@@ -33,6 +33,14 @@ export interface BbsOptions extends DraftOptions {
 
 export const bbsId = (n: number): string => String(n);
 
+// Ordinary forum accounts are provable: the email is the main one, which a cloud or mall record of the person verifies too.
+/** UCenter requires a mailbox and people give their usual one; the rest gave a malformed or their second address. */
+export const BBS_MAIN_EMAIL = 0.995;
+/** The share with a malformed address (below BBS_MAIN_EMAIL; the accounts above it gave their second mailbox, if any). */
+export const BBS_MALFORMED_EMAIL = 0.003;
+/** Discuz's activation mail: most accounts clicked it (emailstatus 1). */
+export const BBS_EMAIL_VERIFIED = 0.995;
+
 export function bbsUsername(w: World, p: Person, latin = false): string {
   const { rng } = w;
   const bases = [p.pinyin, p.pinyin, p.initials, `${p.surname[1]}_${p.pinyin.slice(p.surname[1].length) || 'x'}`];
@@ -48,12 +56,15 @@ export function bbsDraft(w: World, p: Person, opts: BbsOptions = {}): BbsDraft {
   if (opts.email !== undefined) {
     email = opts.email ?? '';
     verified = opts.emailVerified ?? false;
-  } else if (rng.chance(0.01)) {
-    email = malformedEmail(rng, p.email);
-    verified = false;
   } else {
-    email = typedEmail(rng, p.email2 && rng.chance(0.3) ? p.email2 : p.email, 0.15);
-    verified = opts.emailVerified ?? rng.chance(0.55);
+    const r = rng.float();
+    if (r < BBS_MALFORMED_EMAIL) {
+      email = malformedEmail(rng, p.email);
+      verified = false;
+    } else {
+      email = typedEmail(rng, r >= BBS_MAIN_EMAIL && p.email2 ? p.email2 : p.email, 0.15);
+      verified = opts.emailVerified ?? rng.chance(BBS_EMAIL_VERIFIED);
+    }
   }
   const r = rng.float();
   const plain = r < 0.45 ? pool.entries[p.password]!.plain

@@ -28,6 +28,8 @@ export interface CloudDraft extends DraftBase {
 }
 
 export interface CloudOptions extends DraftOptions {
+  /** An account signed up by email alone (no phone); undefined: by chance (CLOUD_EMAIL_ONLY). */
+  emailOnly?: boolean;
   devices?: Device[];
   macShape?: MacShape;
   /** true: a password hash, false: SMS only (null); undefined: by chance. */
@@ -36,9 +38,19 @@ export interface CloudOptions extends DraftOptions {
 
 const MAC_SHAPES: readonly MacShape[] = ['colons', 'dashes', 'bare'];
 
+// Ordinary accounts are provable: the phone (and the email, when given) is one another record of the person verifies too.
+/** Login is an SMS code to the person's main number, so it is verified but for a few pre-SMS accounts. */
+export const CLOUD_PHONE_VERIFIED = 0.995;
+/** Accounts signed up by email alone, with no phone (the samples' u_b172bb4b): their email is verified. */
+export const CLOUD_EMAIL_ONLY = 0.05;
+/** Of the people who give their email out (75%), this many gave it to the cloud: about half of all accounts. */
+export const CLOUD_EMAIL_GIVEN = 0.67;
+/** The given email is the main one, confirmed by the cloud's activation link for most. */
+export const CLOUD_EMAIL_VERIFIED = 0.95;
+
 export function cloudDraft(w: World, p: Person, opts: CloudOptions = {}): CloudDraft {
   const { rng, pool } = w;
-  const emailOnly = opts.phone === undefined && opts.email === undefined && rng.chance(0.05);
+  const emailOnly = opts.emailOnly ?? (opts.phone === undefined && opts.email === undefined && !opts.mainEmailVerified && rng.chance(CLOUD_EMAIL_ONLY));
   const phone = opts.phone !== undefined ? opts.phone : emailOnly ? null : p.phone;
   // Mostly E.164; a few old accounts kept the 11 digits as typed.
   const phoneText = phone === null ? null : phone.country === '86' && rng.chance(0.07) ? phone.national : e164(phone);
@@ -50,9 +62,12 @@ export function cloudDraft(w: World, p: Person, opts: CloudOptions = {}): CloudD
   } else if (emailOnly) {
     email = p.email;
     emailVerified = true;
-  } else if (p.emailShared && rng.chance(0.3)) {
-    email = typedEmail(rng, p.email2 && rng.chance(0.3) ? p.email2 : p.email, 0.1);
-    emailVerified = rng.chance(0.8);
+  } else if (opts.mainEmailVerified) {
+    email = typedEmail(rng, p.email, 0.1);
+    emailVerified = true;
+  } else if (p.emailShared && rng.chance(CLOUD_EMAIL_GIVEN)) {
+    email = typedEmail(rng, p.email, 0.1);
+    emailVerified = rng.chance(CLOUD_EMAIL_VERIFIED);
   }
   const login = phoneText ?? email?.trim() ?? null;
   const wantsPassword = login !== null && (opts.password ?? (emailOnly || rng.chance(0.88)));
@@ -68,7 +83,7 @@ export function cloudDraft(w: World, p: Person, opts: CloudOptions = {}): CloudD
     login: wantsPassword ? login : null,
     plain: wantsPassword ? entry.plain : null,
     phone: phoneText,
-    phoneVerified: phone !== null && (opts.phoneVerified ?? rng.chance(0.97)),
+    phoneVerified: phone !== null && (opts.phoneVerified ?? rng.chance(CLOUD_PHONE_VERIFIED)),
     email, emailVerified,
     password: wantsPassword ? entry.cloud : null,
     nickname: rng.chance(0.6) ? p.nickname : null,

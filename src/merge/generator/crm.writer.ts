@@ -26,6 +26,12 @@ export interface CrmOptions extends DraftOptions {
 
 export const crmId = (n: number): string => `C${1_000_000_000 + n}`;
 
+// Staff type the customer's main number (a technician must call), unverified: a weak link that attaches the record.
+/** Rows where staff left 手机 empty (the samples' C1000000009): rare, since a visit needs a number. */
+export const CRM_NO_PHONE = 0.005;
+/** Rows whose number no normaliser can read (a digit dropped or doubled): kept as profile text. */
+export const CRM_UNREADABLE_PHONE = 0.005;
+
 export function crmDraft(w: World, p: Person, opts: CrmOptions = {}): CrmDraft {
   const { rng } = w;
   const name = opts.name ?? (rng.chance(0.05) ? '' : rng.chance(0.03) ? `${p.surname[0]}${p.gender === 'M' ? '先生' : '女士'}` : p.name);
@@ -61,8 +67,8 @@ function phoneText(w: World, p: Person, opts: CrmOptions): string {
   const forced = opts.phone !== undefined;
   const phone = forced ? opts.phone : p.phone;
   if (phone === null || phone === undefined) return '';
-  if (!forced && rng.chance(0.04)) return '';
-  if (!forced && rng.chance(0.015)) return unreadable(w, phone);
+  if (!forced && rng.chance(CRM_NO_PHONE)) return '';
+  if (!forced && rng.chance(CRM_UNREADABLE_PHONE)) return unreadable(w, phone);
   const text = shapePhone(phone, opts.phoneShape ?? pickShape(rng, STAFF_SHAPES));
   if (forced || !p.phone2 || !rng.chance(0.5)) return text;
   const other = shapePhone(p.phone2, pickShape(rng, STAFF_SHAPES));

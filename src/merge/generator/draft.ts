@@ -34,6 +34,11 @@ export interface DraftOptions {
   emailVerified?: boolean;
   /** Social ids (unionid, QQ, Weibo): true carries the person's, false none, undefined by chance. */
   social?: boolean;
+  /**
+   * Carry the person's main email, verified (cloud, mall): another record of theirs that only
+   * that email proves (the forum account, an email-only cloud account) then joins them.
+   */
+  mainEmailVerified?: boolean;
 }
 
 export function note(d: DraftBase, trapId: string, kind: string, role: string, detail = ''): void {

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { BBS_FILE, BBS_HEADER, bbsDraft, bbsId, renderBbs } from './bbs.writer.ts';
-import { CLOUD_FILE, cloudDraft, renderCloud } from './cloud.writer.ts';
+import { CLOUD_EMAIL_ONLY, CLOUD_FILE, cloudDraft, renderCloud } from './cloud.writer.ts';
 import { CRM_FILE, CRM_HEADER, crmDraft, crmId, renderCrm } from './crm.writer.ts';
 import { MALL_FILE, MALL_HEADER, mallDraft, mallId, renderMall } from './mall.writer.ts';
 import { makePerson, type Person } from './people.ts';
@@ -10,7 +10,7 @@ import { Rng } from './prng.ts';
 import { SCENARIOS } from './scenarios.ts';
 import { csvField } from './shapes.ts';
 import { ShuffleWindow, TextSink } from './sink.ts';
-import { SOURCES, type SourceName } from './draft.ts';
+import { SOURCES, type DraftOptions, type SourceName } from './draft.ts';
 import { DEFAULT_FRACTIONS, TRAP_KINDS, scheduleTraps, type TrapKind } from './traps.ts';
 import { createWorld, type World } from './world.ts';
 import type { Draft, Scene } from './scene.ts';
@@ -116,7 +116,7 @@ export function generateLegacy(opts: GenerateOptions): GenerateSummary {
     w,
     person: (personOpts) => makePerson(w, personOpts),
     rest(p, taken) {
-      for (const source of SOURCES) if (!taken.includes(source) && w.rng.chance(REST_CHANCE)) scene.emit(ordinaryDraft(w, source, p));
+      emitOrdinary(scene, p, SOURCES.filter((source) => !taken.includes(source) && w.rng.chance(REST_CHANCE)), taken);
     },
     emit: (d) => windows[d.source].push(d),
     open(kind) {
@@ -159,15 +159,32 @@ function ordinaryPerson(s: Scene): void {
     const gone = rng.weighted(pool.map((src) => [src, 1 / SOURCE_WEIGHT[src]] as const));
     pool.splice(pool.indexOf(gone), 1);
   }
-  for (const source of pool) s.emit(ordinaryDraft(s.w, source, p));
+  emitOrdinary(s, p, pool, []);
 }
 
-function ordinaryDraft(w: World, source: SourceName, p: Person): Draft {
+/**
+ * A person's ordinary records in `sources` (`taken`: the sources their trap records are in),
+ * provable together: a record whose only strong evidence is the main email (the forum account,
+ * an email-only cloud account) gets a cloud or mall record beside it that verifies that email.
+ */
+function emitOrdinary(s: Scene, p: Person, sources: readonly SourceName[], taken: readonly SourceName[]): void {
+  const { rng } = s.w;
+  const emailOnly = sources.includes('cloud') && rng.chance(CLOUD_EMAIL_ONLY);
+  const byEmail = emailOnly || sources.includes('bbs') || taken.includes('bbs');
+  const carriers = sources.filter((source) => source === 'mall' || (source === 'cloud' && !emailOnly));
+  const carrier = byEmail && carriers.length > 0 ? rng.pick(carriers) : null;
+  for (const source of sources) {
+    const opts: DraftOptions = source === carrier ? { mainEmailVerified: true } : {};
+    s.emit(ordinaryDraft(s.w, source, p, opts, source === 'cloud' && emailOnly));
+  }
+}
+
+function ordinaryDraft(w: World, source: SourceName, p: Person, opts: DraftOptions, emailOnly: boolean): Draft {
   switch (source) {
     case 'crm': return crmDraft(w, p);
     case 'bbs': return bbsDraft(w, p);
-    case 'cloud': return cloudDraft(w, p);
-    case 'mall': return mallDraft(w, p);
+    case 'cloud': return cloudDraft(w, p, { ...opts, emailOnly });
+    case 'mall': return mallDraft(w, p, opts);
   }
 }
 

@@ -50,6 +50,8 @@ export interface PersonOptions {
   surname?: Syllable;
   home?: Pick<Person, 'place' | 'address' | 'landline'>;
   since?: number;
+  /** They changed number and mailbox at some point: phone2 and email2 always exist. */
+  changed?: boolean;
 }
 
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
@@ -75,7 +77,7 @@ export function makePerson(w: World, opts: PersonOptions = {}): Person {
     ? (() => { const f = numbering.foreign(w.counters.foreign++); return { country: f.country, national: f.national }; })()
     : { country: '86', national: numbering.mainland(index) });
   // Index + 10^8: a second range of the same bijection, so second numbers never meet first ones.
-  const phone2: Phone | null = rng.chance(0.1) ? { country: '86', national: numbering.mainland(100_000_000 + index) } : null;
+  const phone2: Phone | null = opts.changed || rng.chance(0.1) ? { country: '86', national: numbering.mainland(100_000_000 + index) } : null;
 
   const letterBase = rng.pick([pinyin, pinyin, initials, `${surname[1]}_${pinyin.slice(surname[1].length) || 'x'}`, `${pinyin.slice(surname[1].length) || 'x'}.${surname[1]}`]);
   const boxNumber = numbering.suffix(index, 'email');
@@ -84,7 +86,7 @@ export function makePerson(w: World, opts: PersonOptions = {}): Person {
   const qqMail = `${numbering.qq(index)}@qq.com`;
   const qqFirst = rng.chance(0.35);
   const email = qqFirst ? qqMail : named;
-  const email2 = rng.chance(0.12) ? (qqFirst ? named : qqMail) : null;
+  const email2 = opts.changed || rng.chance(0.12) ? (qqFirst ? named : qqMail) : null;
 
   // opts.unionid: 'always' makes one, null forbids one, a string is given, undefined is chance.
   const unionid = opts.unionid === 'always' || (opts.unionid === undefined && rng.chance(0.45))

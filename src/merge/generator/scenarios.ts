@@ -17,7 +17,7 @@ import type { TrapKind } from './traps.ts';
  */
 export const SCENARIOS: Readonly<Record<TrapKind, (s: Scene) => void>> = {
   recycled_phone, shared_tv, resold_tv, username_collision, pre_hijack_phone, pre_hijack_email,
-  crm_typo, crm_typo_hits_other, mall_duplicate, crm_duplicate, placeholder, unionid_case,
+  crm_typo, crm_typo_hits_other, mall_duplicate, crm_duplicate, unprovable_same_person, placeholder, unionid_case,
   cloud_invalid_json, mall_bad_bcrypt, bbs_wrong_field_count, crm_empty_id,
 };
 
@@ -25,8 +25,16 @@ export const SCENARIOS: Readonly<Record<TrapKind, (s: Scene) => void>> = {
 const OLD_OWNER_WINDOW = [chinaEpoch(2010, 1, 1), chinaEpoch(2017, 6, 30)] as const;
 const NEW_OWNER_WINDOW = [chinaEpoch(2019, 6, 1), EXPORT_TIME] as const;
 
+/**
+ * Where the two owners' records are, and which owners have a WeChat unionid on them. A recycled
+ * number must be detectable under legacy-sources.md, or it is indistinguishable from one person
+ * verifying one number in two sources years apart (the samples' cloud:u_f4c7cb05 + mall:100004,
+ * which must merge). So across sources both owners always carry their own unionid (a
+ * contradiction in one cluster); inside one source the two records verifying one number are the
+ * tell, with any unionids (none, the new owner's only, or both).
+ */
 const RECYCLED_VARIANTS = [
-  ['cross', 'both'], ['same', 'both'], ['cross', 'none'], ['same', 'one'], ['cross', 'one'], ['same', 'none'],
+  ['cross', 'both'], ['same', 'none'], ['same', 'one'], ['cross', 'both'], ['same', 'both'],
 ] as const;
 
 function recycled_phone(s: Scene): void {
@@ -50,6 +58,35 @@ function recycled_phone(s: Scene): void {
   emitNoted(s, current, id, 'recycled_phone', 'new_owner', detail);
   s.rest(oldOwner, []);
   s.rest(newOwner, [newSource]);
+}
+
+const UNPROVABLE_VARIANTS = [['cloud', 'mall'], ['mall', 'bbs'], ['mall', 'cloud'], ['cloud', 'bbs']] as const;
+
+/**
+ * One person, two accounts in two sources, made after they changed number and mailbox: the
+ * second carries only the new phone and email (and a password, no social id), so nothing
+ * strong is shared and no rule-abiding engine can join them. Truth says one person; the
+ * engine is expected to keep them apart (an inherent recall loss, documented here).
+ */
+function unprovable_same_person(s: Scene): void {
+  const { rng } = s.w;
+  const { id, n } = s.open('unprovable_same_person');
+  const [firstSource, secondSource] = UNPROVABLE_VARIANTS[n % UNPROVABLE_VARIANTS.length]!;
+  const p = s.person({ mainland: true, changed: true });
+  const phone = p.phone2!;
+  const email = p.email2!;
+  const first = firstSource === 'cloud'
+    ? cloudDraft(s.w, p, { phone: p.phone, phoneVerified: true, emailOnly: false })
+    : mallDraft(s.w, p, { phone: p.phone, phoneVerified: true });
+  const second = secondSource === 'cloud'
+    ? cloudDraft(s.w, p, { phone, phoneVerified: true, email, emailVerified: rng.chance(0.5), password: true, social: false })
+    : secondSource === 'mall'
+      ? mallDraft(s.w, p, { phone, phoneVerified: true, email: rng.chance(0.5) ? email : null, emailVerified: true, social: false, noPhoneLogin: true })
+      : bbsDraft(s.w, p, { email, emailVerified: true, phone: rng.chance(0.3) ? phone : null });
+  const detail = `${e164(p.phone)} ${p.email} then ${e164(phone)} ${email}`;
+  emitNoted(s, first, id, 'unprovable_same_person', 'first', detail);
+  emitNoted(s, second, id, 'unprovable_same_person', 'second', detail);
+  s.rest(p, [firstSource, secondSource]);
 }
 
 function shared_tv(s: Scene): void {

@@ -6,7 +6,7 @@ import type { Rng } from './prng.ts';
  * every kind with a fraction above zero occurs at least once, so a small run covers them all.
  */
 export const TRAP_KINDS = [
-  'recycled_phone', // two people verified one number at different times
+  'recycled_phone', // two people verified one number at different times (distinct unionids, or one source twice)
   'shared_tv', // one MAC on a household's cloud accounts
   'resold_tv', // one MAC on the seller's and then the buyer's account
   'username_collision', // a bbs login name reused (or upper-cased, full-width) by a stranger in the mall
@@ -16,6 +16,7 @@ export const TRAP_KINDS = [
   'crm_typo_hits_other', // a staff typo that is another person's verified number
   'mall_duplicate', // one person's second mall account: same phone, unverified
   'crm_duplicate', // one customer entered twice
+  'unprovable_same_person', // one person's second account: another source, a changed phone and email, nothing shared
   'placeholder', // 13800138000, 00000000000, test@test.com typed for strangers
   'unionid_case', // two people whose unionids differ only in case
   'cloud_invalid_json', // rejected: a line that is not JSON
@@ -37,8 +38,34 @@ export const DEFAULT_FRACTIONS: Readonly<Record<TrapKind, number>> = {
   crm_typo_hits_other: 0.005,
   mall_duplicate: 0.01,
   crm_duplicate: 0.01,
+  unprovable_same_person: 0.005,
   placeholder: 0.01,
   unionid_case: 0.005,
+  cloud_invalid_json: 0.001,
+  mall_bad_bcrypt: 0.001,
+  bbs_wrong_field_count: 0.001,
+  crm_empty_id: 0.001,
+};
+
+/**
+ * Trap rates closer to a real user base (our estimates: a shared household TV is common, a
+ * staff typo that lands on another customer's number is rare). The defaults above are a
+ * stress mix, ten times denser, for finding failures; accuracy is measured at these rates.
+ */
+export const REALISTIC_FRACTIONS: Readonly<Record<TrapKind, number>> = {
+  recycled_phone: 0.003,
+  shared_tv: 0.01,
+  resold_tv: 0.003,
+  username_collision: 0.005,
+  pre_hijack_phone: 0.0005,
+  pre_hijack_email: 0.0005,
+  crm_typo: 0.002,
+  crm_typo_hits_other: 0.0003,
+  mall_duplicate: 0.001,
+  crm_duplicate: 0.005,
+  unprovable_same_person: 0.001,
+  placeholder: 0.002,
+  unionid_case: 0.001,
   cloud_invalid_json: 0.001,
   mall_bad_bcrypt: 0.001,
   bbs_wrong_field_count: 0.001,
