@@ -80,6 +80,7 @@ export class Clustering {
   /** Pass 2: weak values (phones and emails, verified or not), sorted by (kind, value). */
   async weakPass(values: AsyncIterable<WeakValue[]>): Promise<void> {
     const candidates = new Map<number, Set<number>>(); // free node -> clusters holding its values verified
+    const freeNodes = new Set<number>();
     let key = '';
     let free: number[] = [];
     let holders: number[] = [];
@@ -103,7 +104,7 @@ export class Clustering {
           free = [];
           holders = [];
         }
-        if (v.free) free.push(v.node);
+        if (v.free) { free.push(v.node); freeNodes.add(v.node); }
         else if (v.verified) holders.push(v.node);
       }
     }
@@ -118,21 +119,17 @@ export class Clustering {
       for (const t of targets) entry.targets.add(this.uf.find(t));
       byGroup.set(group, entry);
     }
+    const attached = new Set<number>();
     for (const [group, { targets }] of byGroup) {
       if (targets.size === 1) {
-        const target = [...targets][0]!;
-        this.weakRule.set(group, RULE.weakAttach);
-        this.uf.union(group, target);
+        attached.add(this.uf.union(group, [...targets][0]!));
       } else if (targets.size > 1) {
         this.ambiguous.push({ group, targets: [...targets].sort((a, b) => a - b) });
       }
     }
     // Every free member of an attached group was placed by weak evidence.
-    if (this.weakRule.size) {
-      for (const node of candidates.keys()) {
-        const root = this.uf.find(node);
-        if ([...this.weakRule.keys()].some((g) => this.uf.find(g) === root)) this.weakRule.set(node, RULE.weakAttach);
-      }
+    for (const node of freeNodes) {
+      if (attached.has(this.uf.find(node))) this.weakRule.set(node, RULE.weakAttach);
     }
   }
 }

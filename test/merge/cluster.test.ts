@@ -55,3 +55,16 @@ test('an operator split keeps labelled records apart even when they share strong
   expect(c.uf.find(1)).not.toBe(c.uf.find(2));
   expect(c.uf.find(3)).toBe(3); // an unlabelled record does not bridge the two sides
 });
+
+test('every record of an attached group is marked as placed by weak evidence, not only those that matched', async () => {
+  const c = new Clustering(10);
+  // 2 and 3 share an email; only 3's phone was verified by someone (node 9).
+  await c.weakPass(batches([
+    { kind: 'email', value: 'a@x.cn', node: 2, verified: false, free: true },
+    { kind: 'email', value: 'a@x.cn', node: 3, verified: false, free: true },
+    weak('+861', 3, { free: true }), weak('+861', 9, { verified: true }),
+  ].sort((a, b) => (a.kind + a.value).localeCompare(b.kind + b.value))));
+  expect(c.uf.find(2)).toBe(c.uf.find(9));
+  expect(c.weakRule.get(2)).toBe(RULE.weakAttach);
+  expect(c.weakRule.get(3)).toBe(RULE.weakAttach);
+});
