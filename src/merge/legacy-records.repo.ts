@@ -33,25 +33,37 @@ export async function seenInImport(db: DbOrTx, source: string, importId: number,
 /**
  * Inserts new records and updates changed ones (by digest); unchanged rows are left alone.
  * Replaces the evidence of every record written. Returns how many were new and updated.
+ * Rows travel as one array per column (unnest): a handful of parameters per batch instead
+ * of one per value, several times faster on PostgreSQL and PGlite alike.
  */
 export async function upsertRecords(db: DbOrTx, importId: number, records: LegacyRecord[]): Promise<{ inserted: number; updated: number }> {
   if (records.length === 0) return { inserted: 0, updated: 0 };
-  const rows = records.map((r) => ({
-    source: r.source, source_id: r.sourceId, payload: r.raw, digest: digestOf(r.raw), normalised: normalisedOf(r),
-    credentialed: isCredentialed(r), line: r.line, import_id: importId,
-  }));
-  const written: Array<{ id: number; source_id: string; inserted: boolean }> = await db('legacy_records')
-    .insert(rows)
-    .onConflict(['source', 'source_id'])
-    .merge(['payload', 'digest', 'normalised', 'credentialed', 'line', 'import_id', 'updated_at'].map((c) => c) as never)
-    .where('legacy_records.digest', '<>', db.raw('excluded.digest'))
-    .returning(['id', 'source_id', db.raw('(xmax = 0) as inserted')]);
+  const { rows: written } = await db.raw(`
+    insert into legacy_records (source, source_id, payload, digest, normalised, credentialed, line, import_id)
+    select * from unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::jsonb[], ?::boolean[], ?::int[], ?::bigint[])
+    on conflict (source, source_id) do update set
+      payload = excluded.payload, digest = excluded.digest, normalised = excluded.normalised,
+      credentialed = excluded.credentialed, line = excluded.line, import_id = excluded.import_id, updated_at = now()
+    where legacy_records.digest <> excluded.digest
+    returning id, source_id, (xmax = 0) as inserted`, [
+    records.map((r) => r.source), records.map((r) => r.sourceId), records.map((r) => JSON.stringify(r.raw)),
+    records.map((r) => digestOf(r.raw)), records.map((r) => JSON.stringify(normalisedOf(r))), records.map(isCredentialed),
+    records.map((r) => r.line), records.map(() => importId),
+  ]) as { rows: Array<{ id: number; source_id: string; inserted: boolean }> };
   if (written.length === 0) return { inserted: 0, updated: 0 };
-  const ids = written.map((w) => w.id);
+  const ids = written.map((w) => Number(w.id));
   const bySourceId = new Map(records.map((r) => [r.sourceId, r]));
-  await db('legacy_evidence').whereIn('record_id', ids).delete();
-  const evidence = written.flatMap((w) => bySourceId.get(w.source_id)!.evidence.map((e) => ({ record_id: w.id, kind: e.kind, value: e.value, verified: e.verified })));
-  for (let i = 0; i < evidence.length; i += 5000) await db('legacy_evidence').insert(evidence.slice(i, i + 5000));
+  await db.raw('delete from legacy_evidence where record_id = any(?::bigint[])', [ids]);
+  const ev = { record: [] as number[], kind: [] as string[], value: [] as string[], verified: [] as boolean[] };
+  for (const w of written) {
+    for (const e of bySourceId.get(w.source_id)!.evidence) {
+      ev.record.push(Number(w.id)); ev.kind.push(e.kind); ev.value.push(e.value); ev.verified.push(e.verified);
+    }
+  }
+  if (ev.record.length) {
+    await db.raw('insert into legacy_evidence (record_id, kind, value, verified) select * from unnest(?::bigint[], ?::text[], ?::text[], ?::boolean[])',
+      [ev.record, ev.kind, ev.value, ev.verified]);
+  }
   const inserted = written.filter((w) => w.inserted).length;
   return { inserted, updated: written.length - inserted };
 }
