@@ -31,7 +31,7 @@ export const up = [
   // A verified identifier belongs to at most one account: the database says so, not only the code.
   `create unique index identifiers_verified_once on identifiers (kind, value) where verified`,
   `create index identifiers_by_value on identifiers (kind, value)`,
-  `create index identifiers_by_account on identifiers (account_id)`,
+  // (account_id, kind, value) is unique, so that index also serves lookups by account.
   `create table credentials (
     id           bigint generated always as identity primary key,
     account_id   text not null references accounts (id) on delete cascade,

@@ -2,7 +2,8 @@
  * The merge engine: imported legacy rows with their normalised evidence, merge runs that
  * link records to accounts (insert-only links, so a run is undone by deleting what it
  * added), a journal of what a run changed in place, and held conflicts with operators'
- * decisions. Rows a run creates carry its id.
+ * decisions. Rows a run creates carry its id: a tag (no foreign key, which would cost a
+ * lookup per row on millions of rows), which undo deletes by.
  */
 export const up = [
   // Links live in record_links (insert-only): a record's account is never an in-place update.
@@ -38,20 +39,20 @@ export const up = [
   `create table record_links (
     record_id    bigint primary key references legacy_records (id) on delete cascade,
     account_id   text not null references accounts (id),
-    merge_run_id bigint not null references merge_runs (id),
+    merge_run_id bigint not null,                  -- the run that linked it (a tag)
     rule         text not null,                    -- seed, strong, weak_attach, operator
     evidence     jsonb not null default '[]'::jsonb -- the shared values that joined it
   )`,
   `create index record_links_by_account on record_links (account_id)`,
   `create index record_links_by_run on record_links (merge_run_id)`,
-  `alter table accounts add column merge_run_id bigint references merge_runs (id)`,
-  `alter table identifiers add column merge_run_id bigint references merge_runs (id)`,
+  `alter table accounts add column merge_run_id bigint`,
+  `alter table identifiers add column merge_run_id bigint`,
   `alter table credentials
      add column salt text,
      add column legacy_record_id bigint references legacy_records (id) on delete set null,
-     add column merge_run_id bigint references merge_runs (id)`,
-  `alter table devices add column merge_run_id bigint references merge_runs (id)`,
-  `alter table device_bindings add column merge_run_id bigint references merge_runs (id)`,
+     add column merge_run_id bigint`,
+  `alter table devices add column merge_run_id bigint`,
+  `alter table device_bindings add column merge_run_id bigint`,
   `create index accounts_by_run on accounts (merge_run_id) where merge_run_id is not null`,
   `create index identifiers_by_run on identifiers (merge_run_id) where merge_run_id is not null`,
   `create index credentials_by_run on credentials (merge_run_id) where merge_run_id is not null`,
@@ -65,7 +66,7 @@ export const up = [
   `create index merge_run_journal_by_run on merge_run_journal (merge_run_id, seq)`,
   // The plan a run applies, kept so that a run killed half-way resumes the same plan.
   `create table merge_plan_nodes (
-    merge_run_id bigint not null references merge_runs (id) on delete cascade,
+    merge_run_id bigint not null,
     node         bigint not null,
     cluster      bigint not null,
     record_id    bigint,
@@ -76,7 +77,7 @@ export const up = [
   )`,
   `create index merge_plan_nodes_by_cluster on merge_plan_nodes (merge_run_id, cluster)`,
   `create table merge_plan_clusters (
-    merge_run_id bigint not null references merge_runs (id) on delete cascade,
+    merge_run_id bigint not null,
     cluster      bigint not null,
     action       text not null check (action in ('create', 'extend', 'merge', 'hold', 'none')),
     accounts     text[],                           -- existing accounts in the cluster, oldest first

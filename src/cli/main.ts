@@ -9,7 +9,7 @@ import { registerMerge } from './merge.command.ts';
 import { registerAccounts } from './accounts.command.ts';
 import { registerMap } from './map.command.ts';
 import { MappingError } from '../merge/sources/mapping.ts';
-import { FingerprintMismatch } from '../merge/apply.ts';
+import { FingerprintMismatch, NotConfirmed } from '../merge/apply.ts';
 import { UndoRefused } from '../merge/undo.ts';
 import { ResolveRefused } from '../merge/conflicts.ts';
 import { UsageError, RefusedError } from './usage-error.ts';
@@ -50,6 +50,6 @@ try {
   if (program.opts().json) process.stdout.write(`${JSON.stringify({ error: isAppError(err) ? err.code : 'failed', message })}\n`);
   process.stderr.write(`chucs: ${message}\n`);
   const usage = [UsageError, ConfigError, MappingError].some((E) => err instanceof E);
-  const refused = [RefusedError, FingerprintMismatch, UndoRefused, ResolveRefused].some((E) => err instanceof E);
+  const refused = [RefusedError, FingerprintMismatch, NotConfirmed, UndoRefused, ResolveRefused].some((E) => err instanceof E);
   process.exit(refused ? EXIT.refused : usage ? EXIT.usage : EXIT.failed);
 }

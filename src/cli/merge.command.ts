@@ -67,11 +67,15 @@ export function registerMerge(program: Command, out: () => Output) {
           runId = Number(unfinished.id);
           out().info(`merge run ${runId} was interrupted: resuming it from its checkpoint`);
         } else {
-          const preview = await inRolledBackTransaction(c.db, (trx) => computePlan(trx, { maxRecordsPerValue: opts.maxRecordsPerValue, onProgress: opts.onPlanStep }));
-          out().info(describePlan(preview));
-          if (o.expect && o.expect !== preview.fingerprint) throw new RefusedError(`the plan changed since it was reviewed (now ${preview.fingerprint}, expected ${o.expect}): plan again`);
-          if (!(await confirm('Apply this plan?', o.yes))) throw new RefusedError('not applied: confirm on a terminal, or pass --yes');
-          ({ runId } = await startRun(c.db, { ...opts, expectFingerprint: preview.fingerprint }));
+          // One plan: shown, confirmed, and applied in the same transaction, so what the
+          // operator approves is exactly what is stored.
+          ({ runId } = await startRun(c.db, {
+            ...opts,
+            confirm: async (report) => {
+              out().info(describePlan(report));
+              return confirm('Apply this plan?', o.yes);
+            },
+          }));
         }
         const bar = progressBar(`merge run ${runId}`, 'clusters');
         const counts = await continueRun(c.db, runId, { ...opts, onProgress: (done, total) => bar.update(done, total) }).finally(() => bar.stop());

@@ -5,6 +5,8 @@ import { recordAudit } from '../audit/audit-log.ts';
 import { computePlan, STRONG_KINDS, type PlanReport } from './plan.ts';
 import { survive, type SurvivorRecord } from './survivorship.ts';
 import { journalUpdate, journalDelete } from './journal.ts';
+import { insertColumns } from './bulk-insert.ts';
+import { ASYNC_COMMIT } from './async-commit.ts';
 import type { Evidence, LegacyDevice, LegacyProfile } from './record.ts';
 import type { LegacyHash } from '../identity/legacy-hashers.ts';
 
@@ -29,6 +31,8 @@ export interface ApplyOptions {
   actor: string;
   /** Refuse to apply unless the plan is still the one the operator reviewed. */
   expectFingerprint?: string;
+  /** Shown the plan before anything is written; a false answer applies nothing. */
+  confirm?: (report: PlanReport) => Promise<boolean>;
   onPlanStep?: (step: string) => void;
   onProgress?: (done: number, total: number) => void;
 }
@@ -38,6 +42,10 @@ export interface RunCounts { accountsCreated: number; accountsExtended: number; 
 
 export class FingerprintMismatch extends Error {
   override name = 'FingerprintMismatch';
+}
+
+export class NotConfirmed extends Error {
+  override name = 'NotConfirmed';
 }
 
 /** One applier at a time: batches take this lock for their transaction. */
@@ -55,9 +63,12 @@ export async function startRun(db: Db, o: ApplyOptions): Promise<{ runId: number
     if (o.expectFingerprint && o.expectFingerprint !== report.fingerprint) {
       throw new FingerprintMismatch(`the plan changed since it was reviewed (fingerprint ${report.fingerprint}, expected ${o.expectFingerprint}): plan again`);
     }
+    if (o.confirm && !(await o.confirm(report))) throw new NotConfirmed('not applied: the plan was not confirmed');
+    // Values too widely shared to be anyone's: never evidence, never identifiers.
+    const overshared = (await trx('plan_overshared').select('kind', 'value')).map((v: { kind: string; value: string }) => [v.kind, v.value]);
     const [{ id: runId }] = await trx('merge_runs').insert({
       status: 'applying', fingerprint: report.fingerprint, report, created_by: o.actor,
-      plan: { maxRecordsPerValue: o.maxRecordsPerValue, sourcePriority: o.sourcePriority }, checkpoint: { cluster: 0 },
+      plan: { maxRecordsPerValue: o.maxRecordsPerValue, sourcePriority: o.sourcePriority, overshared }, checkpoint: { cluster: 0 },
     }).returning('id');
     // This run holds again whatever is still contradictory: earlier open conflicts give way.
     for (const { id } of await trx('merge_conflicts').where({ status: 'open' }).select('id')) {
@@ -79,10 +90,13 @@ export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promi
   if (!run || run.status !== 'applying') throw new Error(`merge run ${runId} is not being applied (status ${run?.status ?? 'missing'})`);
   const total = Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).count({ n: '*' }).first())?.n ?? 0);
   let checkpoint = Number(run.checkpoint?.cluster ?? 0);
+  const overshared = new Set<string>((run.plan?.overshared ?? []).map(([kind, value]: [string, string]) => `${kind}\u0000${value}`));
+  let applied = Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '<=', checkpoint).count({ n: '*' }).first())?.n ?? 0);
   const counts: RunCounts = { accountsCreated: 0, accountsExtended: 0, accountsMerged: 0, held: 0, links: 0, identifiers: 0, credentials: 0, bindings: 0, ...run.counts };
   for (;;) {
     const done = await db.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
+      await trx.raw(ASYNC_COMMIT);
       const current = await trx('merge_runs').where({ id: runId }).first('status', 'checkpoint');
       if (current.status !== 'applying' || Number(current.checkpoint.cluster) !== checkpoint) throw new Error(`merge run ${runId} is being applied elsewhere`);
       const clusters = await nextClusters(trx, runId, checkpoint, o.batchSize);
@@ -91,12 +105,12 @@ export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promi
         await recordAudit(trx, { actor: o.actor, action: 'merge.run_applied', subject: `merge_run:${runId}`, detail: { ...counts } });
         return true;
       }
-      await applyBatch(trx, runId, clusters, o, counts);
+      await applyBatch(trx, runId, clusters, overshared, o, counts);
+      applied += clusters.length;
       checkpoint = Number(clusters[clusters.length - 1]!.cluster);
       await trx('merge_runs').where({ id: runId }).update({ checkpoint: { cluster: checkpoint }, counts, updated_at: trx.fn.now() });
       return false;
     });
-    const applied = Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '<=', checkpoint).count({ n: '*' }).first())?.n ?? 0);
     o.onProgress?.(done ? total : applied, total);
     if (done) return counts;
   }
@@ -123,14 +137,7 @@ interface RecordRow {
   normalised: { credential: LegacyHash | null; profile: LegacyProfile; devices: LegacyDevice[]; banned: boolean; points: number | null; level: string | null; createdAt: string | null; updatedAt: string | null };
 }
 
-async function chunkedInsert(trx: Knex.Transaction, table: string, rows: object[], conflict?: (q: Knex.QueryBuilder) => Knex.QueryBuilder) {
-  for (let i = 0; i < rows.length; i += 2000) {
-    const q = trx(table).insert(rows.slice(i, i + 2000));
-    await (conflict ? conflict(q) : q);
-  }
-}
-
-async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCluster[], o: ApplyOptions, counts: RunCounts) {
+async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCluster[], overshared: ReadonlySet<string>, o: ApplyOptions, counts: RunCounts) {
   const ids = clusters.map((c) => c.cluster);
   const nodes: NodeRow[] = (await trx('merge_plan_nodes').where({ merge_run_id: runId }).whereIn('cluster', ids)
     .select('cluster', 'record_id', 'account_id', 'linked_to', 'weak')).map((n: NodeRow) => ({ ...n, cluster: Number(n.cluster), record_id: n.record_id === null ? null : Number(n.record_id) }));
@@ -157,25 +164,23 @@ async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCl
     }
     for (const a of await trx('accounts').whereIn('id', accountIds).select('id', 'profile')) accountProfiles.set(a.id, a.profile);
   }
-  // Values carried by too many records are nobody's: never made into identifiers.
-  const overshared = await oversharedValues(trx, [...evidence.values()].flat(), o.maxRecordsPerValue);
 
   const byCluster = new Map<number, NodeRow[]>();
   for (const n of nodes) byCluster.set(n.cluster, [...(byCluster.get(n.cluster) ?? []), n]);
 
-  const newAccounts: object[] = [];
-  const links: object[] = [];
+  const newAccounts: Array<Record<string, unknown>> = [];
+  const links: Array<Record<string, unknown>> = [];
   const identifiers = new Map<string, { account_id: string; kind: string; value: string; verified: boolean }>();
-  const credentials: object[] = [];
+  const credentials: Array<Record<string, unknown>> = [];
   const devices = new Map<string, LegacyDevice>();
   const bindings: Array<{ mac: string; account_id: string; source: string }> = [];
-  const conflicts: object[] = [];
+  const conflicts: Array<{ merge_run_id: number; record_ids: number[]; reasons: unknown }> = [];
 
   for (const c of clusters) {
     const members = byCluster.get(c.cluster) ?? [];
     const recs = members.filter((m) => m.record_id !== null);
     if (c.action === 'hold') {
-      conflicts.push({ merge_run_id: runId, record_ids: recs.map((m) => m.record_id), reasons: JSON.stringify(c.reasons) });
+      conflicts.push({ merge_run_id: runId, record_ids: recs.map((m) => m.record_id!), reasons: c.reasons });
       counts.held++;
       continue;
     }
@@ -235,7 +240,7 @@ async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCl
         .map((e) => ({ kind: e.kind, value: e.value, verified: e.verified }));
       // seed: the record a new account starts from; operator: joined by an operator's decision.
       const rule = m.weak ? 'weak_attach' : shared.length ? 'strong' : c.action === 'create' ? 'seed' : 'operator';
-      links.push({ record_id: r.id, account_id: accountId, merge_run_id: runId, rule, evidence: JSON.stringify(shared) });
+      links.push({ record_id: r.id, account_id: accountId, merge_run_id: runId, rule, evidence: shared });
       for (const e of ev) {
         if (e.kind === 'mac' || overshared.has(`${e.kind}\u0000${e.value}`)) continue;
         const key = `${accountId}\u0000${e.kind}\u0000${e.value}`;
@@ -253,28 +258,36 @@ async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCl
     }
   }
 
-  await chunkedInsert(trx, 'accounts', newAccounts);
-  if (conflicts.length) await chunkedInsert(trx, 'merge_conflicts', conflicts);
-  await chunkedInsert(trx, 'record_links', links);
+  await insertColumns(trx, 'accounts', { id: 'text', profile: 'jsonb', status: 'text', merge_run_id: 'bigint' }, newAccounts);
+  if (conflicts.length) await trx('merge_conflicts').insert(conflicts.map((c) => ({ ...c, reasons: JSON.stringify(c.reasons) })));
+  await insertColumns(trx, 'record_links', { record_id: 'bigint', account_id: 'text', merge_run_id: 'bigint', rule: 'text', evidence: 'jsonb' }, links);
   counts.links += links.length;
 
   // Verified identifiers are unique across accounts (the database enforces it); one that is
   // already someone else's verified identifier is kept on this account as unverified.
-  const idRows = [...identifiers.values()].map((i) => ({ ...i, verified_at: i.verified ? trx.fn.now() : null, source: 'merge', merge_run_id: runId }));
-  await chunkedInsert(trx, 'identifiers', idRows, (q) => q.onConflict().ignore());
-  const verified = idRows.filter((i) => i.verified).map((i) => ({ ...i, verified: false, verified_at: null }));
-  await chunkedInsert(trx, 'identifiers', verified, (q) => q.onConflict().ignore());
+  const now = new Date().toISOString();
+  const idColumns = { account_id: 'text', kind: 'text', value: 'text', verified: 'boolean', verified_at: 'timestamptz', source: 'text', merge_run_id: 'bigint' } as const;
+  const idRows = [...identifiers.values()].map((i) => ({ ...i, verified_at: i.verified ? now : null, source: 'merge', merge_run_id: runId }));
+  const stored = await insertColumns<{ account_id: string; kind: string; value: string }>(trx, 'identifiers', idColumns, idRows,
+    'on conflict do nothing returning account_id, kind, value');
+  const storedKeys = new Set(stored.map((i) => `${i.account_id}\u0000${i.kind}\u0000${i.value}`));
+  const taken = idRows.filter((i) => i.verified && !storedKeys.has(`${i.account_id}\u0000${i.kind}\u0000${i.value}`));
+  await insertColumns(trx, 'identifiers', idColumns, taken.map((i) => ({ ...i, verified: false, verified_at: null })), 'on conflict do nothing');
   counts.identifiers += idRows.length;
 
-  await chunkedInsert(trx, 'credentials', credentials);
+  await insertColumns(trx, 'credentials', {
+    account_id: 'text', type: 'text', algorithm: 'text', hash: 'text', salt: 'text', source: 'text', legacy_record_id: 'bigint', merge_run_id: 'bigint',
+  }, credentials);
   counts.credentials += credentials.length;
 
   if (devices.size) {
-    await chunkedInsert(trx, 'devices', [...devices.values()].map((d) => ({ mac: d.mac, type: d.type, model: d.model, serial: d.serial, merge_run_id: runId })),
-      (q) => q.onConflict('mac').ignore());
-    const idByMac = new Map((await trx('devices').whereIn('mac', [...devices.keys()]).select('id', 'mac')).map((d: { id: number; mac: string }) => [d.mac, d.id]));
+    await insertColumns(trx, 'devices', { mac: 'text', type: 'text', model: 'text', serial: 'text', merge_run_id: 'bigint' },
+      [...devices.values()].map((d) => ({ mac: d.mac, type: d.type, model: d.model, serial: d.serial, merge_run_id: runId })), 'on conflict (mac) do nothing');
+    const { rows: known } = await trx.raw('select id, mac from devices where mac = any(?::text[])', [[...devices.keys()]]);
+    const idByMac = new Map(known.map((d: { id: number; mac: string }) => [d.mac, d.id]));
     const bindingRows = bindings.map((b) => ({ device_id: idByMac.get(b.mac), account_id: b.account_id, source: b.source, merge_run_id: runId }));
-    await chunkedInsert(trx, 'device_bindings', bindingRows, (q) => q.onConflict(['device_id', 'account_id']).ignore());
+    await insertColumns(trx, 'device_bindings', { device_id: 'bigint', account_id: 'text', source: 'text', merge_run_id: 'bigint' }, bindingRows,
+      'on conflict (device_id, account_id) do nothing');
     counts.bindings += bindingRows.length;
   }
 }
@@ -292,19 +305,6 @@ function mergeProfile(before: Record<string, unknown>, legacy: ReturnType<typeof
     }
   }
   out.provenance = provenance;
-  return out;
-}
-
-async function oversharedValues(trx: Knex.Transaction, values: Evidence[], max: number): Promise<Set<string>> {
-  const keys = [...new Set(values.filter((v) => v.kind !== 'mac').map((v) => `${v.kind}\u0000${v.value}`))];
-  const out = new Set<string>();
-  for (let i = 0; i < keys.length; i += 5000) {
-    const part = keys.slice(i, i + 5000).map((k) => k.split('\u0000'));
-    const { rows } = await trx.raw(`select e.kind, e.value from legacy_evidence e
-      join unnest(?::text[], ?::text[]) as v(kind, value) on v.kind = e.kind and v.value = e.value
-      group by e.kind, e.value having count(*) > ?`, [part.map((p) => p[0]!), part.map((p) => p[1]!), max]);
-    for (const r of rows) out.add(`${r.kind}\u0000${r.value}`);
-  }
   return out;
 }
 

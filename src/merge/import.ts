@@ -4,6 +4,7 @@ import type { LegacySource } from './sources/source.ts';
 import type { Placeholders } from './evidence.ts';
 import type { LegacyRecord } from './record.ts';
 import { openRejectsFile } from './rejects-file.ts';
+import { ASYNC_COMMIT } from './async-commit.ts';
 import { startImport, finishImport, seenInImport, upsertRecords } from './legacy-records.repo.ts';
 
 /** Rows written per transaction: large enough for throughput, small enough to stream. */
@@ -67,7 +68,10 @@ export async function importLegacyFile(o: ImportOptions): Promise<ImportSummary>
       inFile.set(r.sourceId, r.line);
       unique.push(r);
     }
-    const { inserted, updated } = await db.transaction((trx) => upsertRecords(trx, importId, unique));
+    const { inserted, updated } = await db.transaction(async (trx) => {
+      await trx.raw(ASYNC_COMMIT);
+      return upsertRecords(trx, importId, unique);
+    });
     s.inserted += inserted;
     s.updated += updated;
     s.unchanged += unique.length - inserted - updated;
