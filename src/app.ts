@@ -83,6 +83,7 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
     db,
     secretBox: createSecretBox(secrets.encryptionKey),
     validate: (metadata) => clientValidator(provider!)(metadata),
+    cacheSeconds: config.clientCacheSeconds,
   });
   const views = createViews({ cache: config.env === 'production' });
   provider = createProvider({

@@ -76,11 +76,19 @@ export type ClientsService = ReturnType<typeof createClientsService>;
  * (oidc-provider compares it, and HS256 needs it, so a one-way hash cannot do).
  * `validate` checks the metadata the way the OIDC layer will read it.
  */
-export function createClientsService({ db, secretBox, validate }: {
+export function createClientsService({ db, secretBox, validate, cacheSeconds = 0, clock = () => Date.now() }: {
   db: Db;
   secretBox: SecretBox;
   validate: (metadata: Record<string, unknown>) => Promise<void>;
+  /**
+   * How long a node may serve a client's settings from memory: a query and a decryption
+   * saved on every token request, at the price of a removed client or changed secret
+   * working on for up to this long on other nodes. 0: read the table every time.
+   */
+  cacheSeconds?: number;
+  clock?: () => number;
 }) {
+  const cache = new Map<string, { metadata: Record<string, unknown>; until: number }>();
   return {
     async add(input: NewClient, actor: string): Promise<ClientSummary & { clientSecret?: string }> {
       const parsed = newClientSchema.safeParse(input);
@@ -132,6 +140,7 @@ export function createClientsService({ db, secretBox, validate }: {
     },
 
     async remove(clientId: string, actor: string): Promise<void> {
+      cache.delete(clientId);
       await db.transaction(async (trx) => {
         if (!(await deleteClientRow(trx, clientId))) throw new AppError('clients.not_found');
         await trx('oidc_models').whereRaw("payload->>'clientId' = ?", [clientId]).delete();
@@ -141,9 +150,14 @@ export function createClientsService({ db, secretBox, validate }: {
 
     /** The client as oidc-provider reads it, secret decrypted; undefined when unknown. */
     async providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
+      const cached = cache.get(clientId);
+      if (cached && cached.until > clock()) return cached.metadata;
       const row = await findClientRow(db, clientId);
-      if (!row) return undefined;
-      return {
+      if (!row) {
+        cache.delete(clientId);
+        return undefined; // unknown ids are never cached: random ones cannot fill memory
+      }
+      const metadata = {
         ...row.metadata,
         client_id: row.client_id,
         ...(row.secret_enc ? { client_secret: secretBox.open(row.secret_enc) } : {}),
@@ -151,6 +165,14 @@ export function createClientsService({ db, secretBox, validate }: {
         chucs_brand: row.brand_id,
         chucs_legacy_source: row.legacy_source,
       };
+      if (cacheSeconds > 0) {
+        if (cache.size >= CLIENT_CACHE_MAX) cache.delete(cache.keys().next().value!);
+        cache.set(clientId, { metadata, until: clock() + cacheSeconds * 1000 });
+      }
+      return metadata;
     },
   };
 }
+
+/** Registered apps number in the hundreds; this bounds the cache all the same. */
+const CLIENT_CACHE_MAX = 10_000;

@@ -52,6 +52,8 @@ export const configSchema = z.object({
     /** Records per transaction when applying a plan (a checkpoint after each). */
     batchSize: z.number().int().min(1),
   }),
+  /** Seconds a node serves an app's settings from memory (0: always from the database). */
+  clientCacheSeconds: z.number().int().min(0).max(300),
   sweepIntervalSeconds: z.number().int().positive(),
   requestTimeoutMs: z.number().int().positive(),
 });

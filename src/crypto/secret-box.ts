@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 
 /**
  * Encrypts secrets at rest (client secrets, upstream tokens) with AES-256-GCM.
@@ -10,8 +10,9 @@ export interface SecretBox {
 }
 
 export function createSecretBox(keyBase64: string): SecretBox {
-  const key = Buffer.from(keyBase64, 'base64');
-  if (key.length !== 32) throw new Error('encryption key must be 32 bytes');
+  const raw = Buffer.from(keyBase64, 'base64');
+  if (raw.length !== 32) throw new Error('encryption key must be 32 bytes');
+  const key = createSecretKey(raw); // built once, not on every call
   return {
     seal(plaintext) {
       const iv = randomBytes(12);
