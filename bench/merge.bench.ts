@@ -106,20 +106,22 @@ async function main() {
     log('ceiling: COPY of the same rows ...');
     const copy = await copyCeiling(url);
     log(`  ${copy.rows} rows in ${copy.seconds.toFixed(1)} s`);
-    const chucs = path.join(projectRoot, 'bin/chucs.js');
-    timed(node, [chucs, 'migrate'], env);
+    // The CLI as operators run it, with the heap limits of its npm script.
+    const cliFlags = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')).scripts.chucs as string).split(' ').filter((a) => a.startsWith('--'));
+    const chucs = [...cliFlags, path.join(projectRoot, 'bin/chucs.js')];
+    timed(node, [...chucs, 'migrate'], env);
     for (const [source, file] of SOURCES) {
       log(`import ${source} ...`);
-      const r = timed(node, [chucs, '--json', 'import', source, path.join(dataDir, file), '--rejects', path.join(workDir, `${source}.rejects.csv`)], env);
+      const r = timed(node, [...chucs, '--json', 'import', source, path.join(dataDir, file), '--rejects', path.join(workDir, `${source}.rejects.csv`)], env);
       const s = JSON.parse(r.stdout);
       steps.push({ step: `import ${source}`, seconds: r.seconds, maxRssMb: r.maxRssMb, note: `read ${s.read} = imported ${s.imported} + rejected ${s.rejected}` });
     }
     log('merge plan ...');
-    const plan = timed(node, [chucs, '--json', 'merge', 'plan', '--out', path.join(workDir, 'plan.json')], env);
+    const plan = timed(node, [...chucs, '--json', 'merge', 'plan', '--out', path.join(workDir, 'plan.json')], env);
     const report = JSON.parse(plan.stdout);
     steps.push({ step: 'merge plan', seconds: plan.seconds, maxRssMb: plan.maxRssMb, note: `create ${report.accounts.create}, held ${report.held.clusters}` });
     log('merge apply ...');
-    const apply = timed(node, [chucs, '--json', 'merge', 'apply', '--yes', '--expect', report.fingerprint], env);
+    const apply = timed(node, [...chucs, '--json', 'merge', 'apply', '--yes', '--expect', report.fingerprint], env);
     const applied = JSON.parse(apply.stdout);
     steps.push({ step: 'merge apply (plans again, then applies)', seconds: apply.seconds, maxRssMb: apply.maxRssMb, note: `run ${applied.runId}: ${applied.counts.accountsCreated} accounts, ${applied.counts.links} links` });
 

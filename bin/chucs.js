@@ -1,5 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8 --max-old-space-size=384
 // The `chucs` operator CLI. Runs the TypeScript sources on Node 24+ (type stripping).
+// The heap is capped so that an import or merge of any size runs in bounded memory.
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
   console.error(`chucs needs Node 24 or newer (this is ${process.version}). Run it as "npm run chucs -- …", which uses the project's own Node.`);

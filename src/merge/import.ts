@@ -8,7 +8,7 @@ import { ASYNC_COMMIT } from './async-commit.ts';
 import { startImport, finishImport, seenInImport, upsertRecords } from './legacy-records.repo.ts';
 
 /** Rows written per transaction: large enough for throughput, small enough to stream. */
-export const IMPORT_BATCH_ROWS = 2000;
+export const IMPORT_BATCH_ROWS = 5000;
 
 export interface ImportSummary {
   importId: number;
@@ -53,12 +53,15 @@ export async function importLegacyFile(o: ImportOptions): Promise<ImportSummary>
   };
   let batch: LegacyRecord[] = [];
 
-  const flush = async () => {
-    if (batch.length === 0) return;
+  // One batch is written while the next is read: the file and the database work at once.
+  // Batches still reach the database one after another, so duplicates are seen in order.
+  let writing: Promise<void> = Promise.resolve();
+  const write = async (records: LegacyRecord[]) => {
+    if (records.length === 0) return;
     const inFile = new Map<string, number>();
     const unique: LegacyRecord[] = [];
-    const seen = await seenInImport(db, source.name, importId, batch.map((r) => r.sourceId));
-    for (const r of batch) {
+    const seen = await seenInImport(db, source.name, importId, records.map((r) => r.sourceId));
+    for (const r of records) {
       const first = inFile.get(r.sourceId) ?? seen.get(r.sourceId);
       if (first !== undefined) {
         s.rejected++;
@@ -76,7 +79,13 @@ export async function importLegacyFile(o: ImportOptions): Promise<ImportSummary>
     s.updated += updated;
     s.unchanged += unique.length - inserted - updated;
     s.imported += unique.length;
+  };
+  const flush = async () => {
+    const records = batch;
     batch = [];
+    await writing;
+    writing = write(records);
+    writing.catch(() => {}); // failures surface at the next await of `writing`
   };
 
   try {
@@ -95,8 +104,10 @@ export async function importLegacyFile(o: ImportOptions): Promise<ImportSummary>
       if (s.read % 1000 === 0) o.onProgress?.(s.read, bytes);
     }
     await flush();
+    await writing;
     o.onProgress?.(s.read, bytes);
   } catch (err) {
+    await writing.catch(() => {});
     await rejects.close();
     await finishImport(db, importId, 'failed', { ...s, error: (err as Error).message });
     throw err;
