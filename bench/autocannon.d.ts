@@ -1,16 +1,16 @@
 // The parts of autocannon 9's programmatic API the benchmark uses (it ships no types).
 declare module 'autocannon' {
-  interface RawRequest {
+  export interface RawRequest {
     method?: string;
     path?: string;
     headers?: Record<string, string>;
     body?: string | Buffer;
   }
-  interface RequestSpec extends RawRequest {
+  export interface RequestSpec extends RawRequest {
     setupRequest?: (req: RawRequest, context: Record<string, unknown>) => RawRequest | undefined | false;
     onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void;
   }
-  interface Options extends RawRequest {
+  export interface Options extends RawRequest {
     url: string;
     connections?: number;
     duration?: number;
@@ -18,8 +18,8 @@ declare module 'autocannon' {
     timeout?: number;
     requests?: RequestSpec[];
   }
-  interface Histogram { average: number; mean: number; stddev: number; min: number; max: number; total: number; p50: number; p90: number; p99: number; p99_9?: number; p97_5: number }
-  interface Result {
+  export interface Histogram { average: number; mean: number; stddev: number; min: number; max: number; total: number; p50: number; p90: number; p99: number; p99_9?: number; p97_5: number }
+  export interface Result {
     duration: number;
     errors: number;
     timeouts: number;

@@ -11,6 +11,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import Provider, { type Configuration } from 'oidc-provider';
 import { loadConfig } from '../src/config/load.ts';
 import { createChucs, type Chucs } from '../src/app.ts';
@@ -65,23 +67,31 @@ let chucs: Chucs | undefined;
 let ownDb: Db | undefined;
 let provider: Provider | undefined;
 let queries = 0;
-let sql: Record<string, number> = {};
+let sql = new Map<string, number>();
 let lastElu = performance.eventLoopUtilization();
+let profiler: Session | undefined;
 
 function send(msg: unknown) {
   process.send!(msg);
 }
 
 function countQueries(db: Db) {
+  // Cheap: one counter and one map entry per distinct SQL text (the same text for a query shape).
   db.on('query', (q: { sql: string }) => {
     queries++;
-    const shape = q.sql.replace(/\s+/g, ' ').slice(0, 160);
-    sql[shape] = (sql[shape] ?? 0) + 1;
+    sql.set(q.sql, (sql.get(q.sql) ?? 0) + 1);
   });
 }
 
+/** Requests being handled: a load generator that stops leaves some in flight. */
+let inFlight = 0;
+
 async function listen(): Promise<{ server: Server; port: number }> {
   const s = createServer();
+  s.on('request', (_req, res) => {
+    inFlight++;
+    res.once('close', () => inFlight--);
+  });
   s.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   return { server: s, port: (s.address() as AddressInfo).port };
@@ -195,6 +205,11 @@ function stop(): Promise<void> {
 
 async function doStop() {
   if (server) {
+    // Let abandoned requests (the load generator stops mid-request) finish before the database
+    // goes: no open responses and no queries in the pool, at most 5 s.
+    const pool = (chucs?.db ?? ownDb)?.client.pool as { numUsed(): number; numPendingAcquires(): number } | undefined;
+    const busy = () => inFlight > 0 || (pool ? pool.numUsed() + pool.numPendingAcquires() > 0 : false);
+    for (let i = 0; i < 50 && busy(); i++) await new Promise((r) => setTimeout(r, 100));
     server.closeAllConnections();
     await new Promise<void>((resolve) => server!.close(() => resolve()));
   }
@@ -213,8 +228,25 @@ process.on('message', async (msg: { cmd: string; [k: string]: unknown }) => {
       const cpu = process.cpuUsage();
       const elu = performance.eventLoopUtilization(lastElu);
       lastElu = performance.eventLoopUtilization();
-      send({ type: 'stats', cpuMicros: cpu.user + cpu.system, queries, sql, elu: elu.utilization } satisfies Stats);
-      sql = {};
+      const shapes: Record<string, number> = {};
+      for (const [text, n] of sql) {
+        const shape = text.replace(/\s+/g, ' ').slice(0, 160);
+        shapes[shape] = (shapes[shape] ?? 0) + n;
+      }
+      send({ type: 'stats', cpuMicros: cpu.user + cpu.system, queries, sql: shapes, elu: elu.utilization } satisfies Stats);
+      sql = new Map();
+    } else if (msg.cmd === 'prof-start') {
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.setSamplingInterval', { interval: 250 });
+      await profiler.post('Profiler.start');
+      send({ type: 'prof-started' });
+    } else if (msg.cmd === 'prof-stop') {
+      const { profile } = await profiler!.post('Profiler.stop');
+      profiler!.disconnect();
+      writeFileSync(String(msg.file), JSON.stringify(profile));
+      send({ type: 'prof-stopped' });
     } else if (msg.cmd === 'mint') {
       send({ type: 'minted', ...(await mint(Number(msg.n))) });
     } else if (msg.cmd === 'stop') {
