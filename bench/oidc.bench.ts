@@ -15,7 +15,7 @@
  * --only argon2,bare,pglite,pg, --endpoints cc,refresh,userinfo,introspection,login,
  * --out file, --no-write, --sql (print the SQL run per request), --server-cpu-prof dir.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -528,8 +528,8 @@ async function measureEndpoints(server: ServerProcess, headers: Record<string, s
 
 const refreshPoolSize = () => CONNECTIONS * 6 + 8;
 
-async function runChucs(kind: 'chucs-pglite' | 'chucs-pg'): Promise<Results> {
-  const server = new ServerProcess(kind);
+async function runChucs(server: ServerProcess): Promise<Results> {
+  const kind = server.kind;
   try {
     const start: Omit<StartMessage, 'cmd' | 'kind'> = { env: ENV, users: USERS, password: PASSWORD };
     if (kind === 'chucs-pglite') {
@@ -574,8 +574,7 @@ async function runChucs(kind: 'chucs-pglite' | 'chucs-pg'): Promise<Results> {
   }
 }
 
-async function runBare(): Promise<Results> {
-  const server = new ServerProcess('bare');
+async function runBare(server: ServerProcess): Promise<Results> {
   try {
     const ready = await server.start({ env: ENV, users: 0, password: PASSWORD });
     log(`bare oidc-provider (in-memory adapter): up in ${ready.startupMs} ms at ${ready.url}`);
@@ -712,7 +711,14 @@ async function machineFacts() {
     await client.end();
   }
   const version = (p: string) => JSON.parse(readFileSync(path.join(root, 'node_modules', p, 'package.json'), 'utf8')).version as string;
+  let commit = 'unknown';
+  try {
+    const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = git(['status', '--porcelain', '--', 'src', 'migrations', 'config', 'views', 'bench']) !== '';
+    commit = `${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ' with uncommitted changes in src/, migrations/, config/, views/ or bench/' : ''}`;
+  } catch { /* not a git checkout */ }
   return {
+    commit,
     date: new Date().toISOString(),
     cores: cpus.length,
     cpu: cpus[0]?.model ?? 'unknown',
@@ -735,7 +741,7 @@ function writeReport(file: string, facts: Awaited<ReturnType<typeof machineFacts
     '',
     `Command: \`${COMMAND}\``,
     '',
-    `- Date: ${facts.date}`,
+    `- Date: ${facts.date}; code: commit ${facts.commit}`,
     `- Machine: ${facts.cores} cores (${facts.cpu}), ${facts.memory} RAM, ${facts.os}`,
     `- Node ${facts.node}; PostgreSQL ${facts.postgres} on 127.0.0.1 (same machine)`,
     `- Packages: ${facts.packages}`,
@@ -799,10 +805,15 @@ async function main() {
   const facts = await machineFacts();
   log(`${COMMAND}\n${facts.date} · ${facts.cores} cores (${facts.cpu}) · Node ${facts.node} · PostgreSQL ${facts.postgres}\n`);
   const results: AllResults = {};
+  // All server processes start now, idle until their turn: each loads src/ at once, so the
+  // whole run measures one version of the code even if files change while it runs.
+  const bare = ONLY.has('bare') ? new ServerProcess('bare') : undefined;
+  const pglite = ONLY.has('pglite') ? new ServerProcess('chucs-pglite') : undefined;
+  const pgServer = ONLY.has('pg') ? new ServerProcess('chucs-pg') : undefined;
   if (ONLY.has('argon2')) results.argon2 = await runArgon2();
-  if (ONLY.has('bare')) results.bare = await runBare();
-  if (ONLY.has('pglite')) results.pglite = await runChucs('chucs-pglite');
-  if (ONLY.has('pg')) results.pg = await runChucs('chucs-pg');
+  if (bare) results.bare = await runBare(bare);
+  if (pglite) results.pglite = await runChucs(pglite);
+  if (pgServer) results.pg = await runChucs(pgServer);
   await cleanup();
 
   const { summary, targets } = tables(results);
