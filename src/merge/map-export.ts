@@ -2,8 +2,8 @@ import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import type { Db } from '../db/database.ts';
 import { streamRows } from './cursor.ts';
+import { csvField } from './csv-field.ts';
 
-const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 
 /**
  * Writes `source,source_id,account_id` for every imported record: what each legacy app needs
@@ -19,7 +19,7 @@ export async function exportLegacyMap(db: Db, out: Writable): Promise<number> {
       select r.source, r.source_id, coalesce(a.merged_into, a.id) as account_id
       from legacy_records r left join record_links l on l.record_id = r.id left join accounts a on a.id = l.account_id
       order by r.source, r.id`)) {
-      await write(rows.map((r) => `${quote(r.source)},${quote(r.source_id)},${r.account_id ?? ''}\n`).join(''));
+      await write(rows.map((r) => `${csvField(r.source)},${csvField(r.source_id)},${r.account_id ?? ''}\n`).join(''));
       n += rows.length;
     }
   });

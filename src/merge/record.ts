@@ -55,9 +55,6 @@ export type ReadResult =
   | { ok: true; record: LegacyRecord }
   | { ok: false; line: number; sourceId: string | null; reason: string };
 
-/** Social logins and password hashes let someone in: weak evidence must never reach them. */
-export const SOCIAL_KINDS: readonly EvidenceKind[] = ['wechat_unionid', 'qq_openid', 'weibo_uid'];
-
 /**
  * A record with credentials (a password, a social login, or a verified phone or email,
  * which logs in by code) is someone's way in: weak evidence never joins it to another.

@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { csvField } from './csv-field.ts';
 
-const quote = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 
 /** The rejects report: one CSV line per row that was not imported, with its reason. */
 export function openRejectsFile(path: string) {
@@ -10,7 +10,7 @@ export function openRejectsFile(path: string) {
   return {
     path,
     async write(line: number, sourceId: string | null, reason: string) {
-      if (!out.write(`${line},${quote(sourceId ?? '')},${quote(reason)}\n`)) await once(out, 'drain');
+      if (!out.write(`${line},${csvField(sourceId ?? '')},${csvField(reason)}\n`)) await once(out, 'drain');
     },
     async close() {
       out.end();
