@@ -714,8 +714,9 @@ async function machineFacts() {
   let commit = 'unknown';
   try {
     const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = git(['status', '--porcelain', '--', 'src', 'migrations', 'config', 'views', 'bench']) !== '';
-    commit = `${git(['rev-parse', '--short', 'HEAD'])}${dirty ? ' with uncommitted changes in src/, migrations/, config/, views/ or bench/' : ''}`;
+    const dirty = [...new Set(git(['status', '--porcelain', '--', 'src', 'migrations', 'config', 'views', 'bench'])
+      .split('\n').filter(Boolean).map((line) => `${line.slice(3).split('/')[0]}/`))];
+    commit = `${git(['rev-parse', '--short', 'HEAD'])}${dirty.length ? ` with uncommitted changes in ${dirty.join(', ')}` : ''}`;
   } catch { /* not a git checkout */ }
   return {
     commit,
