@@ -5,7 +5,7 @@
  *  - CHUCS on PGlite and CHUCS on PostgreSQL, each a real server (createChucs) on a loopback
  *    port in a child process, on a fresh database (a new PGlite data folder / a new schema):
  *    client_credentials, refresh_token, userinfo, introspection (autocannon), and complete
- *    password login flows (a small concurrent loop of fetch calls, cookies by hand);
+ *    password login flows (a small concurrent loop on node:http, cookies by hand);
  *  - the ceilings: bare oidc-provider 9 with its in-memory adapter on the same endpoints,
  *    and argon2id verifications per second with the same parameters on the same cores.
  * Prints a table and writes it into BENCHMARKS.md (between the bench:begin/end markers).
@@ -13,7 +13,9 @@
  * Options (all optional): --duration s, --warmup s, --connections n, --flow-concurrency n,
  * --argon2-concurrency 2,4, --pg-url url, --pg-pool n, --users n, --env production|development,
  * --only argon2,bare,pglite,pg, --endpoints cc,refresh,userinfo,introspection,login,
- * --out file, --no-write, --sql (print the SQL run per request), --server-cpu-prof dir.
+ * --out file, --no-write, --sql (print the SQL run per request), --server-cpu-prof dir (a CPU
+ * profile of the server per window), --repeat n (best of n windows), --quiet-timeout s (how long
+ * to wait for other work on the machine to stop before each window).
  */
 import { fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, mkdtempSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
@@ -713,10 +715,10 @@ async function machineFacts() {
   const version = (p: string) => JSON.parse(readFileSync(path.join(root, 'node_modules', p, 'package.json'), 'utf8')).version as string;
   let commit = 'unknown';
   try {
-    const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const git = (args: string[]) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const dirty = [...new Set(git(['status', '--porcelain', '--', 'src', 'migrations', 'config', 'views', 'bench'])
       .split('\n').filter(Boolean).map((line) => `${line.slice(3).split('/')[0]}/`))];
-    commit = `${git(['rev-parse', '--short', 'HEAD'])}${dirty.length ? ` with uncommitted changes in ${dirty.join(', ')}` : ''}`;
+    commit = `${git(['rev-parse', '--short', 'HEAD']).trim()}${dirty.length ? ` with uncommitted changes in ${dirty.join(', ')}` : ''}`;
   } catch { /* not a git checkout */ }
   return {
     commit,
