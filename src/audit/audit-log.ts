@@ -21,9 +21,3 @@ export async function recordAudit(db: DbOrTx, entry: AuditEntry): Promise<void> 
   });
 }
 
-export async function listAudit(db: DbOrTx, filter: { subject?: string; action?: string; limit?: number }) {
-  const q = db('audit_log').orderBy('id', 'desc').limit(filter.limit ?? 100);
-  if (filter.subject) q.where({ subject: filter.subject });
-  if (filter.action) q.where({ action: filter.action });
-  return q;
-}

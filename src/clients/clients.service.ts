@@ -6,8 +6,8 @@ import { recordAudit } from '../audit/audit-log.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { insertClient, findClientRow, listClientRows, deleteClientRow, type ClientRow } from './clients.repo.ts';
 
-const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE] as const;
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
 
 const absoluteUrl = z.string().refine((u) => URL.canParse(u) && !new URL(u).hash, 'must be an absolute URL without a fragment');
 

@@ -54,6 +54,3 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Db> {
   return knexFactory({ client: PgLiteClient as unknown as typeof Knex.Client, dialect: 'postgres', connection } as Knex.Config);
 }
 
-export function isEmbedded(db: Db): boolean {
-  return db.client.config.client !== 'pg';
-}

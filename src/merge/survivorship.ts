@@ -18,13 +18,9 @@ export interface SurvivorRecord {
   banned: boolean;
 }
 
-export interface SurvivedProfile {
-  name?: string;
-  nickname?: string;
-  gender?: 'male' | 'female' | 'unknown';
-  birthdate?: string;
-  region?: string;
-  address?: string;
+const FIELDS = ['name', 'nickname', 'gender', 'birthdate', 'region', 'address'] as const;
+
+export interface SurvivedProfile extends Pick<LegacyProfile, (typeof FIELDS)[number]> {
   points?: number;
   memberLevel?: string;
   registeredAt?: string;
@@ -34,8 +30,6 @@ export interface SurvivedProfile {
 
 /** Mall member levels, lowest first. */
 export const MEMBER_LEVELS = ['普通会员', '银卡会员', '金卡会员'];
-
-const FIELDS = ['name', 'nickname', 'gender', 'birthdate', 'region', 'address'] as const;
 
 export function survive(records: SurvivorRecord[], sourcePriority: readonly string[]): { profile: SurvivedProfile; banned: boolean } {
   const rank = (s: string) => { const i = sourcePriority.indexOf(s); return i === -1 ? sourcePriority.length : i; };

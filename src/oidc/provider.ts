@@ -24,8 +24,6 @@ export interface ProviderDeps {
 /** The claim carrying a person's ids in the legacy source a client replaces (an array of strings). */
 export const LEGACY_IDS_CLAIM = 'legacy_user_ids';
 
-export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-
 function localeOf(ctx: KoaContextWithOIDC) {
   const params = ctx.oidc?.params as { ui_locales?: string } | undefined;
   return pickLocale(params?.ui_locales, ctx.get('accept-language'));
