@@ -16,6 +16,8 @@ const ENV_KEYS = {
   CHUCS_KEYS_FILE: ['keysFile', String],
   CHUCS_COOKIE_KEYS: ['cookieKeys', (v: string) => v.split(',').map((k) => k.trim())],
   CHUCS_ENCRYPTION_KEY: ['encryptionKey', String],
+  CHUCS_SMS_SECRET: ['messaging.sms.secret', String],
+  CHUCS_SMTP_PASSWORD: ['messaging.email.password', String],
 } as const;
 
 export class ConfigError extends Error {
@@ -34,6 +36,14 @@ function readJson(file: string): Record<string, unknown> {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Sets a dotted key (`messaging.sms.secret`) in a nested object. */
+function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
+  node[keys.at(-1)!] = value;
 }
 
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
@@ -58,7 +68,7 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   const fromEnv: Record<string, unknown> = {};
   for (const [name, [key, parse]] of Object.entries(ENV_KEYS)) {
     const value = env[name];
-    if (value !== undefined && value !== '') fromEnv[key] = parse(value);
+    if (value !== undefined && value !== '') setPath(fromEnv, key, parse(value));
   }
   raw = deepMerge(raw, fromEnv);
   raw = deepMerge(raw, overrides);
@@ -74,6 +84,12 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   if (config.env === 'production' && !config.issuer.startsWith('https://')) {
     throw new ConfigError('issuer: must be https:// in production');
   }
+  // The development providers print codes to the log: never where real people sign in.
+  for (const channel of ['sms', 'email'] as const) {
+    if (config.env === 'production' && config.messaging[channel].provider === 'development') {
+      throw new ConfigError(`messaging.${channel}: the development provider cannot be used in production`);
+    }
+  }
   return deepFreeze(config);
 }
 
@@ -86,11 +102,15 @@ function deepFreeze<T>(value: T): Readonly<T> {
 }
 
 /** Config values that are secret, for log redaction. */
-export const SECRET_CONFIG_PATHS = ['cookieKeys', 'encryptionKey', 'databaseUrl'];
+export const SECRET_CONFIG_PATHS = ['cookieKeys', 'encryptionKey', 'databaseUrl', 'messaging.sms.secret', 'messaging.email.password'];
 
 export function describeConfig(config: Config): Record<string, unknown> {
-  const shown: Record<string, unknown> = { ...config };
-  for (const key of SECRET_CONFIG_PATHS) if (shown[key] !== undefined) shown[key] = '[redacted]';
+  const shown = structuredClone(config) as Record<string, unknown>;
+  for (const dotted of SECRET_CONFIG_PATHS) {
+    const keys = dotted.split('.');
+    const parent = keys.slice(0, -1).reduce<Record<string, unknown> | undefined>((node, k) => node?.[k] as Record<string, unknown> | undefined, shown);
+    if (parent?.[keys.at(-1)!] !== undefined) parent[keys.at(-1)!] = '[redacted]';
+  }
   return shown;
 }
 

@@ -7,6 +7,41 @@ const throttleRule = z.object({
   forgetAfterSeconds: z.number().positive(),
 });
 
+const smsSettings = z.discriminatedUnion('provider', [
+  /** Writes messages to the log and an in-memory outbox (tests, a developer's machine). */
+  z.object({ provider: z.literal('development') }),
+  /** An HTTP SMS gateway: a signed JSON POST per message, with a timeout and retries. */
+  z.object({
+    provider: z.literal('http'),
+    url: z.url({ protocol: /^https?$/ }),
+    /** The gateway's template for verification codes (its text is registered with the carrier). */
+    codeTemplateId: z.string().min(1),
+    /** Signature name registered with the carrier, e.g. 【长虹】. */
+    signName: z.string().min(1),
+    accessKeyId: z.string().min(1),
+    /** HMAC-SHA256 key for the request signature (CHUCS_SMS_SECRET). */
+    secret: z.string().min(16, 'needs at least 16 characters'),
+    timeoutMs: z.number().int().positive(),
+    retries: z.number().int().min(0).max(5),
+  }),
+]);
+
+const emailSettings = z.discriminatedUnion('provider', [
+  z.object({ provider: z.literal('development') }),
+  z.object({
+    provider: z.literal('smtp'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+    secure: z.boolean(),
+    user: z.string().min(1).optional(),
+    /** CHUCS_SMTP_PASSWORD */
+    password: z.string().min(1).optional(),
+    from: z.string().min(3),
+    timeoutMs: z.number().int().positive(),
+  }),
+]);
+
 export const configSchema = z.object({
   env: z.enum(['development', 'production', 'test']),
   issuer: z.url({ protocol: /^https?$/ }).refine((u) => !u.endsWith('/'), 'must not end with "/"'),
@@ -52,6 +87,36 @@ export const configSchema = z.object({
     /** Records per transaction when applying a plan (a checkpoint after each). */
     batchSize: z.number().int().min(1),
   }),
+  /** One-time codes by SMS and email (sign-in, verifying an identifier, step-up). */
+  codes: z.object({
+    ttlSeconds: z.number().int().min(60).max(1800),
+    /** Wrong entries a code survives; the next one burns it. */
+    maxAttempts: z.number().int().min(1).max(10),
+    /** Seconds before another code may go to the same phone or email. */
+    resendSeconds: z.number().int().min(0),
+    /** Codes per phone or email in 24 hours. */
+    dailyPerTarget: z.number().int().min(1),
+    /** Codes requested from one client address in 24 hours. */
+    dailyPerIp: z.number().int().min(1),
+    /** Codes per channel in one hour, all people together; reaching it opens the circuit breaker. */
+    hourlyGlobal: z.object({ sms: z.number().int().min(1), email: z.number().int().min(1) }),
+    /** How long an open breaker refuses to send before it tries again. */
+    breakerSeconds: z.number().int().min(1),
+  }),
+  messaging: z.object({ sms: smsSettings, email: emailSettings }),
+  accountCenter: z.object({
+    /** Seconds after a sign-in (or a fresh code) during which passwords and identifiers may change. */
+    stepUpSeconds: z.number().int().min(60),
+    /**
+     * Where the account center reaches the provider's token endpoint; defaults to the issuer.
+     * Set it when the issuer's public address is not reachable from the server itself.
+     */
+    providerUrl: z.url({ protocol: /^https?$/ }).optional(),
+  }),
+  /** Links shown where people register; without them the terms are named but not linked. */
+  legal: z.object({ termsUrl: z.url().optional(), privacyUrl: z.url().optional() }),
+  /** Approximate places for address ranges, shown in the security log (e.g. company networks). */
+  ipPlaces: z.array(z.object({ cidr: z.string().regex(/^[0-9a-f.:]+\/\d{1,3}$/i, 'an address range like 10.0.0.0/8'), place: z.string().min(1) })),
   /** Seconds a node serves an app's settings from memory (0: always from the database). */
   clientCacheSeconds: z.number().int().min(0).max(300),
   sweepIntervalSeconds: z.number().int().positive(),
