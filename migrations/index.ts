@@ -1,6 +1,7 @@
 /** Every migration, oldest first. Shipped files are never edited: add a new one. */
 import * as identityModel from './20261124120000_identity_model.ts';
 import * as mergeEngine from './20261124180000_merge_engine.ts';
+import * as oneTimeCodes from './20261125090000_one_time_codes.ts';
 
 export interface SqlMigration {
   up: readonly string[];
@@ -10,4 +11,5 @@ export interface SqlMigration {
 export const migrations: ReadonlyArray<readonly [name: string, migration: SqlMigration]> = [
   ['20261124120000_identity_model', identityModel],
   ['20261124180000_merge_engine', mergeEngine],
+  ['20261125090000_one_time_codes', oneTimeCodes],
 ];

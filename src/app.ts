@@ -12,6 +12,10 @@ import { createSecretBox } from './crypto/secret-box.ts';
 import { createPasswordHasher } from './identity/passwords.ts';
 import { createIdentityService, type IdentityService } from './identity/identity.service.ts';
 import { createPasswordLogin } from './auth/password-login.ts';
+import { createCodeLogin } from './auth/code-login.ts';
+import { createCodes, type Codes } from './codes/codes.service.ts';
+import { sweepCodes } from './codes/codes.repo.ts';
+import { createMessaging, type Messaging } from './messaging/index.ts';
 import { createClientsService, type ClientsService } from './clients/clients.service.ts';
 import { loadOrCreateKeys, type PrivateJwks } from './oidc/keys.ts';
 import { createAdapterFactory, sweepExpired } from './oidc/adapter.ts';
@@ -40,6 +44,9 @@ export interface Chucs {
   db: Db;
   identity: IdentityService;
   clients: ClientsService;
+  codes: Codes;
+  /** Where codes go out; with the development providers, tests read them here. */
+  messaging: Messaging;
   provider: Provider;
   app: Koa;
   /** Starts periodic sweeping of expired tokens and throttles. */
@@ -91,24 +98,28 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
     legacyIdsOf: (accountId, source) => legacyIdsOf(db, accountId, source),
   });
   const passwordLogin = createPasswordLogin({ db, identity, hasher, rules: config.throttle, clock });
+  const messaging = createMessaging(config.messaging, logger);
+  const codes = createCodes({ db, senders: messaging, settings: config.codes, secret: secrets.encryptionKey, clock, logger });
+  const codeLogin = createCodeLogin({ db, identity, codes });
   const app = createHttpApp({
     config, logger, views, provider, cookieKeys: secrets.cookieKeys,
     routers: [
       createHealthRoutes({ db }),
       createAssetRoutes(),
-      createInteractionRoutes({ provider, passwordLogin, views, csrf: createCsrf(secrets.cookieKeys) }),
+      createInteractionRoutes({ provider, passwordLogin, codeLogin, legal: config.legal, views, csrf: createCsrf(secrets.cookieKeys) }),
     ],
   });
 
   let sweeper: NodeJS.Timeout | undefined;
   return {
-    config, logger, db, identity, clients, provider, app,
+    config, logger, db, identity, clients, codes, messaging, provider, app,
     startSweeper() {
       const sweep = async () => {
         try {
           const tokens = await sweepExpired(db);
           const throttles = await sweepThrottles(db, new Date(clock().getTime() - 2 * 86400_000));
-          if (tokens + throttles > 0) logger.info({ tokens, throttles }, 'swept expired rows');
+          const oneTimeCodes = await sweepCodes(db, clock());
+          if (tokens + throttles + oneTimeCodes > 0) logger.info({ tokens, throttles, oneTimeCodes }, 'swept expired rows');
         } catch (err) {
           logger.warn({ err }, 'sweep failed; will retry');
         }

@@ -12,9 +12,17 @@ export const ERROR_CODES = {
   'identity.identifier_in_use': [409, '该手机号或邮箱已被其他账号使用。', 'This phone number or email is already in use.'],
   'identity.weak_password': [400, '密码至少需要 8 个字符。', 'The password needs at least 8 characters.'],
   'identity.account_not_found': [404, '未找到该账号。', 'Account not found.'],
+  'codes.invalid_target': [400, '请输入有效的手机号或邮箱。', 'Enter a valid phone number or email address.'],
+  'codes.cooldown': [429, '验证码发送太频繁，请稍后再试。', 'A code was sent a moment ago. Please wait before asking for another.'],
+  'codes.limit': [429, '今日获取验证码的次数已达上限，请明天再试或使用密码登录。', 'Too many codes were requested today. Try again tomorrow or sign in with your password.'],
+  'codes.unavailable': [503, '短信服务繁忙，请稍后再试或使用密码登录。', 'Codes cannot be sent right now. Try again later or sign in with your password.'],
+  'codes.invalid': [400, '验证码不正确，请重新输入。', 'The code is not right. Please enter it again.'],
+  'codes.expired': [400, '验证码已过期，请重新获取。', 'The code has expired. Please ask for a new one.'],
+  'codes.exhausted': [400, '验证码错误次数过多，请重新获取。', 'Too many wrong entries. Please ask for a new code.'],
   'clients.not_found': [404, '未找到该应用。', 'Application not found.'],
   'clients.invalid': [400, '应用配置无效。', 'The application settings are invalid.'],
   'interaction.expired': [400, '登录请求已过期，请返回应用重新登录。', 'This sign-in request has expired. Please go back to the app and sign in again.'],
+  'messaging.unavailable': [503, '验证码发送失败，请稍后再试。', 'The code could not be sent. Please try again later.'],
   'internal': [500, '服务暂时出现问题，请稍后再试。', 'Something went wrong on our side. Please try again later.'],
 } as const satisfies Record<string, readonly [number, string, string]>;
 

@@ -16,6 +16,8 @@ export interface NewAccount {
   profile?: Profile;
   /** Who creates it, for the audit log (cli:<user>, signup, ...). */
   actor: string;
+  ip?: string | undefined;
+  userAgent?: string | undefined;
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -48,7 +50,7 @@ export function createIdentityService({ db, hasher }: { db: Db; hasher: Password
           }
           if (hash) await upsertPasswordHash(trx, id, hash);
           await recordAudit(trx, {
-            actor: input.actor, action: 'account.created', subject: id,
+            actor: input.actor, action: 'account.created', subject: id, ip: input.ip, userAgent: input.userAgent,
             detail: { identifiers: input.identifiers.map((i) => i.kind), password: hash !== undefined },
           });
           return (await getAccount(id, trx))!;

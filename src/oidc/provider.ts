@@ -57,7 +57,9 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
       long: { httpOnly: true, sameSite: 'lax', signed: true },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
-    claims: { ...SCOPE_CLAIMS, openid: [...SCOPE_CLAIMS.openid, LEGACY_IDS_CLAIM] } as unknown as Configuration['claims'],
+    // amr (RFC 8176: pwd, sms, otp) tells apps how the person signed in, e.g. before a payment.
+    // oidc-provider releases it only as a claim of a scope the grant holds.
+    claims: { ...SCOPE_CLAIMS, openid: [...SCOPE_CLAIMS.openid, LEGACY_IDS_CLAIM, 'amr'] } as unknown as Configuration['claims'],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'phone'],
     responseTypes: ['code', 'none'], // no implicit or hybrid flows: tokens never travel in the URL
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', token_endpoint_auth_method: 'client_secret_basic' },

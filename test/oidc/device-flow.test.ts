@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { startTestServer, type TestServer } from '../support/server.ts';
-import { browser, csrfOf, type Browser, type Person } from '../support/browser.ts';
+import { browser, csrfOf, type Browser, type PasswordPerson } from '../support/browser.ts';
 import { formOn, submission } from '../support/forms.ts';
 
 /**
@@ -12,7 +12,7 @@ const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 let server: TestServer;
 let tv: { clientId: string };
-const person: Person = { identifier: 'tv-owner@example.com', password: 'correct horse battery staple' };
+const person: PasswordPerson = { identifier: 'tv-owner@example.com', password: 'correct horse battery staple' };
 let accountId: string;
 
 beforeAll(async () => {
@@ -53,7 +53,7 @@ function onServer(url: string): string {
  * Follows redirects within CHUCS, signing in (and consenting) on our pages when asked,
  * until another page shows. Returns that page and the interaction pages seen on the way.
  */
-async function follow(agent: Browser, res: request.Response, who?: Person) {
+async function follow(agent: Browser, res: request.Response, who?: PasswordPerson) {
   const pages: string[] = [];
   for (let step = 0; step < 20; step++) {
     if (res.status >= 300 && res.status < 400) {

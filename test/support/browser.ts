@@ -58,7 +58,10 @@ export interface FlowResult {
   pages: string[];
 }
 
-export interface Person { identifier: string; password: string; consent?: boolean }
+export interface PasswordPerson { identifier: string; password: string; consent?: boolean }
+/** Someone who signs in with a code sent to `target` (as typed), read from the outbox by `readCode`. */
+export interface CodePerson { target: string; readCode: () => string; consent?: boolean }
+export type Person = PasswordPerson | CodePerson;
 
 /**
  * Follows a flow from `start` until the browser leaves CHUCS, signing in and consenting
@@ -74,8 +77,15 @@ export async function runFlow(agent: Browser, base: string, start: string, perso
       if (res.text.includes(`/interaction/${uid}/login`)) {
         if (!person) throw new Error('login page reached, but no person to sign in');
         pages.push('login');
-        res = await agent.post(`/interaction/${uid}/login`).type('form')
-          .send({ _csrf: csrfOf(res.text), identifier: person.identifier, password: person.password });
+        if ('password' in person) {
+          res = await agent.post(`/interaction/${uid}/login`).type('form')
+            .send({ _csrf: csrfOf(res.text), identifier: person.identifier, password: person.password });
+        } else {
+          const sent = await agent.post(`/interaction/${uid}/code/send`).type('form').send({ _csrf: csrfOf(res.text), target: person.target });
+          if (sent.status !== 200) throw new Error(`sending a code failed with ${sent.status}: ${sent.text.slice(0, 300)}`);
+          res = await agent.post(`/interaction/${uid}/code/verify`).type('form')
+            .send({ _csrf: csrfOf(sent.text), target: person.target, code: person.readCode() });
+        }
       } else if (res.text.includes(`/interaction/${uid}/confirm`)) {
         pages.push('consent');
         res = await agent.post(`/interaction/${uid}/${person?.consent === false ? 'abort' : 'confirm'}`).type('form').send({ _csrf: csrfOf(res.text) });

@@ -1,4 +1,4 @@
-import { csrfOf, type Browser, type Person } from './browser.ts';
+import { csrfOf, type Browser, type PasswordPerson } from './browser.ts';
 import { formOn, submission } from './forms.ts';
 
 /** The path and query of a URL on the server at `base`. */
@@ -19,7 +19,7 @@ export async function enterDeviceCode(agent: Browser, base: string, userCode: st
  * The second screen of the device flow: a person opens /device on their phone, types the
  * code the TV shows, confirms, signs in (and consents) when asked. Returns the last page.
  */
-export async function approveDevice(agent: Browser, base: string, userCode: string, person: Person): Promise<string> {
+export async function approveDevice(agent: Browser, base: string, userCode: string, person: PasswordPerson): Promise<string> {
   const confirmPage = await enterDeviceCode(agent, base, userCode);
   const confirm = formOn(confirmPage.text, { id: 'op.deviceConfirmForm' });
   let res = await agent.post(local(confirm.action, base)).type('form').send(submission(confirm));

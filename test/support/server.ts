@@ -6,7 +6,16 @@ import { createChucs, type Chucs } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { generateSigningKeys, type PrivateJwks } from '../../src/oidc/keys.ts';
 import type { NewClient } from '../../src/clients/clients.service.ts';
+import { developmentOutbox } from '../../src/messaging/index.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+
+/** A clock the test moves by hand. */
+export function testClock(start = new Date()) {
+  let now = start.getTime();
+  const clock = () => new Date(now);
+  clock.advance = (seconds: number) => { now += seconds * 1000; };
+  return clock;
+}
 
 export interface TestServer {
   url: string;
@@ -14,6 +23,8 @@ export interface TestServer {
   database: TestDatabase;
   jwks: PrivateJwks;
   addClient(client: Partial<NewClient>): Promise<{ clientId: string; clientSecret?: string }>;
+  /** The newest code the development SMS or email provider "sent" to `to`. */
+  lastCode(to: string): string;
   addUser(user: { phone?: string; email?: string; username?: string; password?: string }): Promise<string>;
   close(): Promise<void>;
 }
@@ -22,6 +33,8 @@ export interface TestServerOptions {
   config?: Record<string, unknown>;
   jwks?: PrivateJwks;
   database?: TestDatabase;
+  /** The clock of codes and throttles (oidc-provider keeps real time). */
+  clock?: () => Date;
 }
 
 /** A whole CHUCS on a fresh database, listening on a real loopback port. */
@@ -40,13 +53,19 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     encryptionKey: randomBytes(32).toString('base64'),
     ...opts.config,
   });
-  const chucs = await createChucs(config, { db: database.db, jwks, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
+  const chucs = await createChucs(config, { db: database.db, jwks, clock: opts.clock, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
   server.on('request', chucs.app.callback());
 
   return {
     url, chucs, database, jwks,
     async addClient(client) {
       return chucs.clients.add({ name: 'Test app', redirectUris: ['http://127.0.0.1:9/cb'], ...client }, 'test');
+    },
+    lastCode(to) {
+      const sender = developmentOutbox(to.includes('@') ? chucs.messaging.email : chucs.messaging.sms);
+      const message = sender.latest(to);
+      if (!message) throw new Error(`no message was sent to ${to}`);
+      return message.code;
     },
     async addUser({ phone, email, username, password = 'correct horse battery staple' }) {
       const identifiers = [
