@@ -28,6 +28,9 @@ import { createHealthRoutes } from './http/health.routes.ts';
 import { createAssetRoutes } from './http/assets.routes.ts';
 import { sweepThrottles } from './auth/throttle.repo.ts';
 import { legacyIdsOf } from './merge/legacy-ids.ts';
+import { createAccountSettings } from './identity/account-settings.ts';
+import { createAccountClient } from './account/account-client.ts';
+import { createAccountRoutes } from './account/account.routes.ts';
 
 export interface ChucsOptions {
   logger?: Logger;
@@ -101,12 +104,20 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
   const messaging = createMessaging(config.messaging, logger);
   const codes = createCodes({ db, senders: messaging, settings: config.codes, secret: secrets.encryptionKey, clock, logger });
   const codeLogin = createCodeLogin({ db, identity, codes });
+  const csrf = createCsrf(secrets.cookieKeys);
+  const accountClient = createAccountClient({
+    issuer: config.issuer, providerUrl: config.accountCenter.providerUrl, encryptionKey: secrets.encryptionKey, jwks, clients,
+  });
+  await accountClient.register();
   const app = createHttpApp({
     config, logger, views, provider, cookieKeys: secrets.cookieKeys,
     routers: [
       createHealthRoutes({ db }),
       createAssetRoutes(),
-      createInteractionRoutes({ provider, passwordLogin, codeLogin, legal: config.legal, views, csrf: createCsrf(secrets.cookieKeys) }),
+      createInteractionRoutes({ provider, passwordLogin, codeLogin, legal: config.legal, views, csrf }),
+      createAccountRoutes({
+        db, config, identity, settings: createAccountSettings({ db, hasher }), clients, codes, client: accountClient, views, csrf, clock,
+      }),
     ],
   });
 

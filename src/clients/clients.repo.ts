@@ -15,6 +15,11 @@ export async function insertClient(db: DbOrTx, row: Omit<ClientRow, 'created_at'
   await db('clients').insert(row);
 }
 
+export async function upsertClient(db: DbOrTx, row: Omit<ClientRow, 'created_at' | 'updated_at'>): Promise<void> {
+  await db('clients').insert(row).onConflict('client_id')
+    .merge({ ...row, updated_at: db.fn.now() } as Record<string, unknown>);
+}
+
 export async function findClientRow(db: DbOrTx, clientId: string): Promise<ClientRow | undefined> {
   return db('clients').where({ client_id: clientId }).first();
 }

@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
-import { insertClient, findClientRow, listClientRows, deleteClientRow, type ClientRow } from './clients.repo.ts';
+import { insertClient, upsertClient, findClientRow, listClientRows, deleteClientRow, type ClientRow } from './clients.repo.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
@@ -89,38 +89,48 @@ export function createClientsService({ db, secretBox, validate, cacheSeconds = 0
   clock?: () => number;
 }) {
   const cache = new Map<string, { metadata: Record<string, unknown>; until: number }>();
+
+  function parse(input: NewClient) {
+    const parsed = newClientSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new AppError('clients.invalid', { detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    }
+    return parsed.data;
+  }
+
+  /** The stored row: metadata as oidc-provider reads it, checked by it, the secret sealed. */
+  async function rowOf(clientId: string, clientSecret: string | undefined, c: z.output<typeof newClientSchema>) {
+    const metadata: Record<string, unknown> = {
+      client_name: c.name,
+      application_type: c.native ? 'native' : 'web',
+      redirect_uris: c.redirectUris,
+      post_logout_redirect_uris: c.postLogoutRedirectUris,
+      grant_types: c.grantTypes,
+      response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+      token_endpoint_auth_method: c.public ? 'none' : 'client_secret_basic',
+      ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+    };
+    try {
+      await validate({ ...metadata, client_id: clientId, ...(clientSecret ? { client_secret: clientSecret } : {}) });
+    } catch (err) {
+      throw new AppError('clients.invalid', { detail: (err as { error_description?: string }).error_description ?? (err as Error).message });
+    }
+    return {
+      client_id: clientId,
+      brand_id: c.brand,
+      metadata,
+      secret_enc: clientSecret ? secretBox.seal(clientSecret) : null,
+      first_party: c.firstParty,
+      legacy_source: c.legacySource ?? null,
+    };
+  }
+
   return {
     async add(input: NewClient, actor: string): Promise<ClientSummary & { clientSecret?: string }> {
-      const parsed = newClientSchema.safeParse(input);
-      if (!parsed.success) {
-        throw new AppError('clients.invalid', { detail: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
-      }
-      const c = parsed.data;
+      const c = parse(input);
       const clientId = randomBytes(12).toString('base64url');
       const clientSecret = c.public ? undefined : randomBytes(32).toString('base64url');
-      const metadata: Record<string, unknown> = {
-        client_name: c.name,
-        application_type: c.native ? 'native' : 'web',
-        redirect_uris: c.redirectUris,
-        post_logout_redirect_uris: c.postLogoutRedirectUris,
-        grant_types: c.grantTypes,
-        response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
-        token_endpoint_auth_method: c.public ? 'none' : 'client_secret_basic',
-        ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
-      };
-      try {
-        await validate({ ...metadata, client_id: clientId, ...(clientSecret ? { client_secret: clientSecret } : {}) });
-      } catch (err) {
-        throw new AppError('clients.invalid', { detail: (err as { error_description?: string }).error_description ?? (err as Error).message });
-      }
-      const row = {
-        client_id: clientId,
-        brand_id: c.brand,
-        metadata,
-        secret_enc: clientSecret ? secretBox.seal(clientSecret) : null,
-        first_party: c.firstParty,
-        legacy_source: c.legacySource ?? null,
-      };
+      const row = await rowOf(clientId, clientSecret, c);
       await db.transaction(async (trx) => {
         await insertClient(trx, row);
         await recordAudit(trx, { actor, action: 'client.created', subject: `client:${clientId}`, detail: { name: c.name } });
@@ -129,6 +139,15 @@ export function createClientsService({ db, secretBox, validate, cacheSeconds = 0
       return { ...summary(stored), ...(clientSecret ? { clientSecret } : {}) };
     },
 
+    /**
+     * Creates or updates a client CHUCS itself runs (the account center) under a fixed id and
+     * a secret it derives; written at every start, so a changed issuer takes effect.
+     */
+    async ensureBuiltIn(clientId: string, clientSecret: string, input: NewClient): Promise<void> {
+      const row = await rowOf(clientId, clientSecret, parse(input));
+      cache.delete(clientId);
+      await upsertClient(db, row);
+    },
     async list(): Promise<ClientSummary[]> {
       return (await listClientRows(db)).map(summary);
     },

@@ -121,6 +121,8 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // The claims request parameter (OIDC Core 5.5): apps ask for auth_time or sid explicitly.
+      claimsParameter: { enabled: true },
       introspection: {
         enabled: true,
         // An app may look into its own tokens only: never another app's users.

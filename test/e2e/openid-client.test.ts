@@ -189,6 +189,6 @@ describe('openid-client against `node src/main.ts`, set up with the chucs CLI', 
     const code = await proc!.stop('SIGTERM');
     expect({ code, output: proc!.output() }).toEqual({ code: 0, output: expect.not.stringMatching(/"level":(50|60)/) });
     const clients = await chucs(['clients', 'list']) as Array<{ clientId: string }>;
-    expect(clients.map((c) => c.clientId).sort()).toEqual([t.web, t.spa, t.service, t.tv].map((c) => c.clientId).sort());
+    expect(clients.map((c) => c.clientId).sort()).toEqual([...[t.web, t.spa, t.service, t.tv].map((c) => c.clientId), 'chucs-account'].sort());
   }, 60_000);
 });

@@ -1,0 +1,41 @@
+import type { Db } from '../db/database.ts';
+import { AppError } from '../errors.ts';
+import { recordAudit } from '../audit/audit-log.ts';
+import type { Actor } from '../identity/account-settings.ts';
+
+export interface BoundDevice {
+  id: number;
+  type: string;
+  model: string | null;
+  /** The MAC shown the way it is printed on the label. */
+  mac: string;
+  boundAt: Date;
+  source: string;
+}
+
+export async function listBoundDevices(db: Db, accountId: string): Promise<BoundDevice[]> {
+  const rows = await db('device_bindings as b').join('devices as d', 'd.id', 'b.device_id')
+    .where('b.account_id', accountId).orderBy('b.bound_at', 'desc')
+    .select('d.id', 'd.type', 'd.model', 'd.mac', 'b.bound_at', 'b.source');
+  return rows.map((r) => ({
+    id: Number(r.id), type: r.type, model: r.model, mac: String(r.mac).match(/../g)!.join(':').toUpperCase(),
+    boundAt: new Date(r.bound_at), source: r.source,
+  }));
+}
+
+/** Unbinds one device from this account only; other members of the household keep it. */
+export async function unbindDevice(db: Db, accountId: string, deviceId: number, by: Actor): Promise<void> {
+  await db.transaction(async (trx) => {
+    const n = await trx('device_bindings').where({ account_id: accountId, device_id: deviceId }).delete();
+    if (n === 0) throw new AppError('account.device_not_found');
+    await recordAudit(trx, { ...by, action: 'device.unbound', subject: accountId, detail: { device: deviceId } });
+  });
+}
+
+export interface LinkedSignIn { provider: string; linkedAt: Date; lastUsedAt: Date | null }
+
+/** Sign-ins through WeChat, QQ, Weibo or another provider linked to this account. */
+export async function listLinkedSignIns(db: Db, accountId: string): Promise<LinkedSignIn[]> {
+  const rows = await db('external_identities').where({ account_id: accountId }).orderBy('created_at').select('provider', 'created_at', 'last_used_at');
+  return rows.map((r) => ({ provider: r.provider, linkedAt: new Date(r.created_at), lastUsedAt: r.last_used_at ? new Date(r.last_used_at) : null }));
+}
