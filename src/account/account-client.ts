@@ -46,7 +46,7 @@ export function createAccountClient({ issuer, providerUrl, encryptionKey, jwks, 
   return {
     async register(): Promise<void> {
       await clients.ensureBuiltIn(ACCOUNT_CLIENT_ID, secret, {
-        name: '我的长虹 · Changhong ID account',
+        name: '我的长虹',
         redirectUris: [redirectUri],
         postLogoutRedirectUris: [`${issuer}/account`],
         firstParty: true,

@@ -8,6 +8,7 @@ import { registerImport } from './import.command.ts';
 import { registerMerge } from './merge.command.ts';
 import { registerAccounts } from './accounts.command.ts';
 import { registerMap } from './map.command.ts';
+import { registerCodes } from './codes.command.ts';
 import { MappingError } from '../merge/sources/mapping.ts';
 import { FingerprintMismatch, NotConfirmed } from '../merge/apply.ts';
 import { UndoRefused } from '../merge/undo.ts';
@@ -37,6 +38,7 @@ registerImport(program, out);
 registerMerge(program, out);
 registerAccounts(program, out);
 registerMap(program, out);
+registerCodes(program, out);
 
 try {
   await program.parseAsync(process.argv);

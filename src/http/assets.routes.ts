@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import { VIEWS_DIR } from './views.ts';
 
 /** The few static files the pages use, read once at start. */
-const ASSETS: Record<string, string> = { 'chucs.css': 'text/css; charset=utf-8' };
+const ASSETS: Record<string, string> = { 'chucs.css': 'text/css; charset=utf-8', 'favicon.svg': 'image/svg+xml' };
 
 export function createAssetRoutes(): Router {
   const router = new Router({ prefix: '/assets' });

@@ -96,3 +96,28 @@ test('migrate is idempotent; usage errors exit 2', async () => {
   expect(migrated.stdout).toMatch(/up to date|applied/);
   expect((await runCli(['no-such-command'], env)).code).toBe(2);
 });
+
+test('codes status shows the hourly count and an open breaker; close-breaker closes it', async () => {
+  await runCli(['migrate'], env);
+  const db = await openDatabase(env.DATABASE_URL
+    ? { url: env.DATABASE_URL, schema: env.CHUCS_DB_SCHEMA }
+    : { dataDir: path.join(env.CHUCS_DATA_DIR!, 'pgdata') });
+  try {
+    const now = new Date();
+    await db('one_time_codes').insert({ purpose: 'login', channel: 'sms', target: '+8613800138000', binding: 'x', code_hash: 'h', created_at: now, expires_at: new Date(now.getTime() + 300_000) });
+    await db('circuit_breakers').insert({ name: 'codes:sms', opened_at: now, open_until: new Date(now.getTime() + 900_000), reason: 'hourly cap of 2000 reached' });
+  } finally {
+    await db.destroy();
+  }
+  const status = await runCli(['--json', 'codes', 'status'], env);
+  expect(status.code).toBe(0);
+  const channels = JSON.parse(status.stdout).channels;
+  expect(channels).toMatchObject([
+    { channel: 'sms', sentLastHour: 1, hourlyCap: 2000, breaker: { reason: 'hourly cap of 2000 reached' } },
+    { channel: 'email', sentLastHour: 0, breaker: null },
+  ]);
+  const closed = await runCli(['codes', 'close-breaker', 'sms'], env);
+  expect(closed).toMatchObject({ code: 0, stdout: expect.stringContaining('codes are sent again') });
+  expect(JSON.parse((await runCli(['--json', 'codes', 'status'], env)).stdout).channels[0].breaker).toBeNull();
+  expect((await runCli(['codes', 'close-breaker', 'fax'], env)).code).toBe(2);
+});

@@ -51,19 +51,6 @@ function sameOrigin(a: string, b: string): boolean {
   }
 }
 
-/**
- * Chromium asks every origin for /favicon.ico on its own, whatever the page says. CHUCS
- * serves none (no page links an icon), so the 404 would fail every test on a question no
- * page asked; an icon a page does link is still checked.
- */
-function isFaviconProbe(url: string): boolean {
-  try {
-    return new URL(url).pathname === '/favicon.ico';
-  } catch {
-    return false;
-  }
-}
-
 /** A resource the page itself loaded (style sheet, script, image) from the origin it is on. */
 function isOwnAsset(request: Request): boolean {
   if (request.isNavigationRequest()) return false;
@@ -81,7 +68,7 @@ function isOwnAsset(request: Request): boolean {
 export function watchPage(page: Page): { problems(): string[] } {
   const found: string[] = [];
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !isFaviconProbe(msg.location().url)) found.push(`console error: ${msg.text()} (at ${msg.location().url || page.url()})`);
+    if (msg.type() === 'error') found.push(`console error: ${msg.text()} (at ${msg.location().url || page.url()})`);
   });
   page.on('pageerror', (err) => found.push(`uncaught exception: ${err.message}`));
   page.on('requestfailed', (request) => {
