@@ -3,6 +3,7 @@ import * as oidc from 'openid-client';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { browser, runFlow } from '../support/browser.ts';
 import { approveDevice } from '../support/device.ts';
+import { follow } from '../support/account-center.ts';
 import { cliEnvironment, runCli } from '../support/cli.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
 import { openDatabase } from '../../src/db/database.ts';
@@ -57,6 +58,13 @@ async function signIn(config: oidc.Configuration, agent: ReturnType<typeof brows
 }
 
 function relyingPartyTests(target: () => Target) {
+  test('the account center signs in through the provider, redeeming its code at /token over HTTP', async () => {
+    const t = target();
+    const { res, path } = await follow(browser(t.url), t.url, '/account', person);
+    expect({ path, status: res.status }).toEqual({ path: '/account', status: 200 });
+    expect(res.text).toMatch(/<h1>你好，(小测|测试用户)<\/h1>/); // the nickname, or the name when there is none
+  });
+
   test('a web app: code + PKCE, verified id_token, userinfo, refresh with rotation and reuse detection', async () => {
     const t = target();
     const config = await relyingParty(t.url, t.web);
