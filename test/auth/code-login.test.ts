@@ -164,3 +164,43 @@ test('English when the app asks for it', async () => {
   expect(res.text).toContain('We sent a code to 138****8012');
   expect(server.chucs.messaging.sms.provider).toBe('development');
 });
+
+describe('caps that protect the SMS budget, over HTTP', () => {
+  let capped: TestServer;
+  let shop: { clientId: string };
+  beforeAll(async () => {
+    capped = await startTestServer({
+      config: { trustProxy: true, codes: { dailyPerIp: 2, hourlyGlobal: { sms: 4, email: 100 } } },
+    });
+    shop = await capped.addClient({ name: '长虹商城', firstParty: true });
+  });
+  afterAll(() => capped.close());
+
+  async function sendFrom(ip: string, target: string) {
+    const agent = browser(capped.url);
+    const start = await agent.get(authorizeUrl({ clientId: shop.clientId, challenge: pkce().challenge }));
+    const uid = /\/interaction\/([^/?]+)/.exec(start.headers.location!)![1]!;
+    const page = await agent.get(`/interaction/${uid}`);
+    return agent.post(`/interaction/${uid}/code/send`).set('x-forwarded-for', ip).type('form').send({ _csrf: csrfOf(page.text), target });
+  }
+
+  test('one client address gets at most its daily number of codes, whatever the numbers', async () => {
+    expect((await sendFrom('203.0.113.1', '13900139001')).status).toBe(200);
+    expect((await sendFrom('203.0.113.1', '13900139002')).status).toBe(200);
+    const third = await sendFrom('203.0.113.1', '13900139003');
+    expect(third.status).toBe(429);
+    expect(alertOf(third.text)).toContain('今日获取验证码的次数已达上限');
+    expect((await sendFrom('203.0.113.2', '13900139003')).status).toBe(200);
+  });
+
+  test('the hourly cap of all numbers together opens the breaker: nobody gets an SMS, email still works', async () => {
+    expect((await sendFrom('203.0.113.3', '13900139004')).status).toBe(200); // the 4th SMS this hour
+    const tripped = await sendFrom('203.0.113.4', '13900139005');
+    expect(tripped.status).toBe(503);
+    expect(Number(tripped.headers['retry-after'])).toBeGreaterThan(800);
+    expect(alertOf(tripped.text)).toBe('短信服务繁忙，请稍后再试或使用密码登录。');
+    expect((await sendFrom('203.0.113.5', '13900139006')).status).toBe(503);
+    expect((await sendFrom('203.0.113.6', 'still-works@example.com')).status).toBe(200);
+    expect(await capped.database.db('circuit_breakers').pluck('name')).toEqual(['codes:sms']);
+  });
+});
