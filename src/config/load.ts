@@ -72,6 +72,13 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   }
   raw = deepMerge(raw, fromEnv);
   raw = deepMerge(raw, overrides);
+  // Each upstream's secret may come from CHUCS_UPSTREAM_<ID>_SECRET rather than a file.
+  if (Array.isArray(raw.upstreams)) {
+    raw.upstreams = raw.upstreams.map((u: Record<string, unknown>) => {
+      const name = `CHUCS_UPSTREAM_${String(u.id ?? '').toUpperCase().replaceAll('-', '_')}_SECRET`;
+      return isObject(u) && u.clientSecret === undefined && env[name] ? { ...u, clientSecret: env[name] } : u;
+    });
+  }
   raw.env ??= 'development';
   raw.issuer ??= `http://localhost:${raw.port ?? 3000}`;
 
@@ -111,6 +118,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     const parent = keys.slice(0, -1).reduce<Record<string, unknown> | undefined>((node, k) => node?.[k] as Record<string, unknown> | undefined, shown);
     if (parent?.[keys.at(-1)!] !== undefined) parent[keys.at(-1)!] = '[redacted]';
   }
+  for (const upstream of shown.upstreams as Array<Record<string, unknown>>) if (upstream.clientSecret) upstream.clientSecret = '[redacted]';
   return shown;
 }
 

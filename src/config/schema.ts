@@ -42,6 +42,47 @@ const emailSettings = z.discriminatedUnion('provider', [
   }),
 ]);
 
+const upstreamCommon = {
+  /** Also the last part of the callback URL: `<issuer>/upstream/callback/<id>`. */
+  id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/),
+  name: z.object({ zh: z.string().min(1), en: z.string().min(1) }).optional(),
+  clientId: z.string().min(1),
+  /** Read from `CHUCS_UPSTREAM_<ID>_SECRET` when absent here (ID upper-cased, - as _). */
+  clientSecret: z.string().min(1).optional(),
+  /**
+   * Link automatically to the account holding the same verified email or phone when this
+   * upstream asserts it verified them. Off by default: only for upstreams trusted that far.
+   */
+  trustVerifiedEmail: z.boolean().default(false),
+  trustVerifiedPhone: z.boolean().default(false),
+  timeoutMs: z.number().int().positive().default(8000),
+};
+/** Endpoint overrides of the Chinese providers (tests, proxies); their public URLs by default. */
+const endpoints = z.object({ authorize: z.url(), token: z.url(), userinfo: z.url(), openid: z.url().optional() }).partial();
+
+export const upstreamSchema = z.discriminatedUnion('kind', [
+  /** WeChat website QR login (open platform): clientId is the AppID, clientSecret the AppSecret. */
+  z.object({ kind: z.literal('wechat'), ...upstreamCommon, endpoints: endpoints.optional() }),
+  /** QQ Connect: clientId is the APP ID, clientSecret the APP Key. */
+  z.object({ kind: z.literal('qq'), ...upstreamCommon, endpoints: endpoints.optional() }),
+  /** Weibo: clientId is the App Key, clientSecret the App Secret. */
+  z.object({ kind: z.literal('weibo'), ...upstreamCommon, endpoints: endpoints.optional() }),
+  /** Any OpenID Connect provider, by discovery. */
+  z.object({ kind: z.literal('oidc'), ...upstreamCommon, issuer: z.url(), scope: z.string().default('openid profile email') }),
+  /** Any OAuth 2.0 provider with a user-info endpoint. */
+  z.object({
+    kind: z.literal('oauth2'), ...upstreamCommon,
+    authorizationUrl: z.url(), tokenUrl: z.url(), userinfoUrl: z.url(),
+    scope: z.string().default(''),
+    /** Field of the user-info answer that identifies the person (dots for nesting). */
+    subjectField: z.string().min(1).default('id'),
+    nicknameField: z.string().optional(),
+    emailField: z.string().optional(),
+  }),
+]);
+
+export type UpstreamSettings = z.infer<typeof upstreamSchema>;
+
 export const configSchema = z.object({
   env: z.enum(['development', 'production', 'test']),
   issuer: z.url({ protocol: /^https?$/ }).refine((u) => !u.endsWith('/'), 'must not end with "/"'),
@@ -113,6 +154,8 @@ export const configSchema = z.object({
      */
     providerUrl: z.url({ protocol: /^https?$/ }).optional(),
   }),
+  /** Upstream identity providers people may sign in with (each app may narrow the list). */
+  upstreams: z.array(upstreamSchema).refine((list) => new Set(list.map((u) => u.id)).size === list.length, 'upstream ids must be unique'),
   /** Links shown where people register; without them the terms are named but not linked. */
   legal: z.object({ termsUrl: z.url().optional(), privacyUrl: z.url().optional() }),
   /** Approximate places for address ranges, shown in the security log (e.g. company networks). */

@@ -35,3 +35,10 @@ test('secrets are redacted when the configuration is logged', () => {
   expect(shown).not.toContain('hunter2');
   expect(shown).not.toContain('k'.repeat(40));
 });
+
+test('an upstream secret comes from CHUCS_UPSTREAM_<ID>_SECRET and is redacted when logged', () => {
+  const overrides = { upstreams: [{ kind: 'wechat', id: 'wechat-web', clientId: 'wx1234' }] };
+  const config = loadConfig({ CHUCS_UPSTREAM_WECHAT_WEB_SECRET: 's3cret-app-secret' }, overrides);
+  expect(config.upstreams[0]).toMatchObject({ id: 'wechat-web', clientSecret: 's3cret-app-secret', trustVerifiedEmail: false });
+  expect(JSON.stringify(describeConfig(config))).not.toContain('s3cret-app-secret');
+});

@@ -1,0 +1,60 @@
+import type { IdentifierKind } from '../identity/identifiers.repo.ts';
+
+/**
+ * An upstream identity provider (WeChat, QQ, Weibo, any OpenID Connect or OAuth 2.0 server)
+ * seen from CHUCS: where to send the person, and what the answer proves.
+ */
+export interface UpstreamProvider {
+  /** The configured id, e.g. `wechat`; part of the callback URL. */
+  readonly id: string;
+  readonly kind: UpstreamKind;
+  /** Names on the login button, zh-CN and English. */
+  readonly name: { zh: string; en: string };
+  /** Where the browser goes to sign in upstream. */
+  authorizationUrl(request: AuthorizationRequest): Promise<URL>;
+  /**
+   * Redeems the code of the callback and reads who signed in. Throws AppError
+   * ('federation.upstream_failed', detail for the log) for anything the upstream did wrong:
+   * an error answer, a bad code, a timeout, a malformed or unverifiable response.
+   */
+  complete(callback: CallbackParams, request: AuthorizationRequest): Promise<UpstreamIdentity>;
+}
+
+export type UpstreamKind = 'wechat' | 'qq' | 'weibo' | 'oidc' | 'oauth2';
+
+/** What CHUCS keeps between the redirect and the callback (server side, by `state`). */
+export interface AuthorizationRequest {
+  redirectUri: string;
+  state: string;
+  nonce: string;
+  /** PKCE code verifier (S256), for upstreams that support PKCE. */
+  codeVerifier: string;
+}
+
+/** The query of the callback, as received (the caller has checked `state`). */
+export type CallbackParams = URLSearchParams;
+
+export interface UpstreamIdentity {
+  /** The configured provider id. */
+  provider: string;
+  /**
+   * Stable id of the person at this provider, as one string: WeChat `<appid>:<openid>`,
+   * QQ the openid, Weibo the uid, OIDC the `sub`, OAuth 2.0 the configured subject field.
+   */
+  subject: string;
+  /**
+   * Identifiers the upstream proves, in CHUCS's kinds, verified by nature: WeChat unionid and
+   * `<appid>:<openid>`, QQ openid and unionid, Weibo uid. The merge engine stores legacy
+   * social ids in the same kinds, so a migrated user lands in their merged account.
+   */
+  identifiers: Array<{ kind: Extract<IdentifierKind, 'wechat_unionid' | 'wechat_openid' | 'qq_openid' | 'qq_unionid' | 'weibo_uid'>; value: string }>;
+  /** An email or phone the upstream asserts, and whether it says it verified them. */
+  email?: { value: string; verified: boolean } | undefined;
+  phone?: { value: string; verified: boolean } | undefined;
+  /** Profile hints for a new account (never overwrite an existing profile). */
+  profile: { nickname?: string; name?: string; picture?: string; gender?: 'male' | 'female' };
+  /** The upstream's tokens, to be stored encrypted; never logged. */
+  tokens: { accessToken: string; refreshToken?: string | undefined; expiresAt?: number | undefined; idToken?: string | undefined };
+  /** The raw profile claims worth keeping (no tokens). */
+  claims: Record<string, unknown>;
+}
