@@ -2,6 +2,7 @@
 import * as identityModel from './20261124120000_identity_model.ts';
 import * as mergeEngine from './20261124180000_merge_engine.ts';
 import * as oneTimeCodes from './20261125090000_one_time_codes.ts';
+import * as upstreamLogins from './20261125110000_upstream_logins.ts';
 
 export interface SqlMigration {
   up: readonly string[];
@@ -12,4 +13,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: SqlMig
   ['20261124120000_identity_model', identityModel],
   ['20261124180000_merge_engine', mergeEngine],
   ['20261125090000_one_time_codes', oneTimeCodes],
+  ['20261125110000_upstream_logins', upstreamLogins],
 ];

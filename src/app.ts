@@ -31,6 +31,10 @@ import { legacyIdsOf } from './merge/legacy-ids.ts';
 import { createAccountSettings } from './identity/account-settings.ts';
 import { createAccountClient } from './account/account-client.ts';
 import { createAccountRoutes } from './account/account.routes.ts';
+import { createUpstreamProviders } from './federation/providers/index.ts';
+import { createFederation, type Federation } from './federation/federation.service.ts';
+import { createUpstreamRoutes } from './federation/upstream.routes.ts';
+import { createLogoutNotifier } from './oidc/backchannel.ts';
 
 export interface ChucsOptions {
   logger?: Logger;
@@ -48,6 +52,7 @@ export interface Chucs {
   identity: IdentityService;
   clients: ClientsService;
   codes: Codes;
+  federation: Federation;
   /** Where codes go out; with the development providers, tests read them here. */
   messaging: Messaging;
   provider: Provider;
@@ -89,9 +94,10 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
   const hasher = createPasswordHasher(config.argon2);
   const identity = createIdentityService({ db, hasher });
   let provider: Provider | undefined;
+  const secretBox = createSecretBox(secrets.encryptionKey);
   const clients = createClientsService({
     db,
-    secretBox: createSecretBox(secrets.encryptionKey),
+    secretBox,
     validate: (metadata) => clientValidator(provider!)(metadata),
     cacheSeconds: config.clientCacheSeconds,
   });
@@ -105,6 +111,9 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
   const codes = createCodes({ db, senders: messaging, settings: config.codes, secret: secrets.encryptionKey, clock, logger });
   const codeLogin = createCodeLogin({ db, identity, codes });
   const csrf = createCsrf(secrets.cookieKeys);
+  const federation = createFederation({
+    db, providers: createUpstreamProviders(config.upstreams, { logger }), settings: config.upstreams, identity, secretBox, issuer: config.issuer, clock,
+  });
   const accountClient = createAccountClient({
     issuer: config.issuer, providerUrl: config.accountCenter.providerUrl, encryptionKey: secrets.encryptionKey, jwks, clients,
   });
@@ -114,23 +123,25 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
     routers: [
       createHealthRoutes({ db }),
       createAssetRoutes(),
-      createInteractionRoutes({ provider, passwordLogin, codeLogin, legal: config.legal, views, csrf }),
+      createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, db, legal: config.legal, views, csrf }),
+      createUpstreamRoutes({ federation, views, logger }),
       createAccountRoutes({
-        db, config, identity, settings: createAccountSettings({ db, hasher }), clients, codes, client: accountClient, views, csrf, clock,
+        db, config, identity, settings: createAccountSettings({ db, hasher }), clients, codes, federation, notifyLogout: createLogoutNotifier({ db, provider, logger }), client: accountClient, views, csrf, clock,
       }),
     ],
   });
 
   let sweeper: NodeJS.Timeout | undefined;
   return {
-    config, logger, db, identity, clients, codes, messaging, provider, app,
+    config, logger, db, identity, clients, codes, federation, messaging, provider, app,
     startSweeper() {
       const sweep = async () => {
         try {
           const tokens = await sweepExpired(db);
           const throttles = await sweepThrottles(db, new Date(clock().getTime() - 2 * 86400_000));
           const oneTimeCodes = await sweepCodes(db, clock());
-          if (tokens + throttles + oneTimeCodes > 0) logger.info({ tokens, throttles, oneTimeCodes }, 'swept expired rows');
+          const upstreamTrips = await federation.sweep();
+          if (tokens + throttles + oneTimeCodes + upstreamTrips > 0) logger.info({ tokens, throttles, oneTimeCodes, upstreamTrips }, 'swept expired rows');
         } catch (err) {
           logger.warn({ err }, 'sweep failed; will retry');
         }

@@ -10,7 +10,9 @@ import { formBody } from '../http/form-body.ts';
 import { pickLocale } from '../i18n/locale.ts';
 import { t, type MessageKey } from '../i18n/messages.ts';
 import type { IdentityService, Account } from '../identity/identity.service.ts';
-import type { AccountSettings, Actor } from '../identity/account-settings.ts';
+import { canSignIn, type AccountSettings, type Actor } from '../identity/account-settings.ts';
+import type { Federation } from '../federation/federation.service.ts';
+import type { LogoutNotifier } from '../oidc/backchannel.ts';
 import type { ClientsService } from '../clients/clients.service.ts';
 import type { Codes } from '../codes/codes.service.ts';
 import { maskTarget } from '../codes/codes.service.ts';
@@ -18,7 +20,7 @@ import { parseCodeTarget } from '../auth/code-login.ts';
 import type { AccountClient } from './account-client.ts';
 import { accountCookies, providerSessionAlive, recentlyAuthenticated, type AccountSession } from './account-session.ts';
 import { listGrantedApps, revokeApp, signOutEverywhere } from './apps.ts';
-import { listBoundDevices, unbindDevice, listLinkedSignIns } from './devices.ts';
+import { listBoundDevices, unbindDevice } from './devices.ts';
 import { createPlaceLookup, recentSecurityEvents } from './security-log.ts';
 
 export interface AccountCenterDeps {
@@ -28,6 +30,8 @@ export interface AccountCenterDeps {
   settings: AccountSettings;
   clients: ClientsService;
   codes: Codes;
+  federation: Federation;
+  notifyLogout: LogoutNotifier;
   client: AccountClient;
   views: Views;
   csrf: Csrf;
@@ -43,7 +47,7 @@ const NEXT_PATH = /^\/account(\/[a-z-]+)*$/;
 /** Messages for `?done=` after a change (post/redirect/get). */
 const DONE_MESSAGES: Record<string, MessageKey> = {
   saved: 'account.saved', added: 'identifiers.added', removed: 'identifiers.removed', primary: 'identifiers.primary_changed',
-  password: 'password.changed', revoked: 'apps.revoked', unbound: 'devices.unbound',
+  password: 'password.changed', revoked: 'apps.revoked', unbound: 'devices.unbound', linked: 'linked.linked', unlinked: 'linked.unlinked',
 };
 
 /**
@@ -53,7 +57,7 @@ const DONE_MESSAGES: Record<string, MessageKey> = {
  * within `stepUpSeconds` or a fresh code (step-up).
  */
 export function createAccountRoutes(deps: AccountCenterDeps): Router {
-  const { db, config, identity, settings, clients, codes, client, views, csrf, clock } = deps;
+  const { db, config, identity, settings, clients, codes, federation, notifyLogout, client, views, csrf, clock } = deps;
   const router = new Router({ prefix: '/account' });
   const placeOf = createPlaceLookup(config.ipPlaces);
   router.use(formBody());
@@ -92,6 +96,8 @@ export function createAccountRoutes(deps: AccountCenterDeps): Router {
   const signedOf = (ctx: Context) => ctx.state.signed as Signed;
   const body = (ctx: Context) => (ctx.request.body ?? {}) as Record<string, unknown>;
   const field = (ctx: Context, name: string, max = 256) => { const v = body(ctx)[name]; return typeof v === 'string' ? v.slice(0, max) : ''; };
+  /** A row id from the path; anything else is simply not found (never a 500 from the database). */
+  const idParam = (ctx: Context) => (/^\d{1,15}$/.test(String(ctx.params.id)) ? Number(ctx.params.id) : -1);
   const nextOf = (value: unknown) => (typeof value === 'string' && NEXT_PATH.test(value) ? value : '/account');
 
   // --- signing in through the provider -------------------------------------------------------
@@ -200,7 +206,7 @@ export function createAccountRoutes(deps: AccountCenterDeps): Router {
   router.post('/identifiers/:id/remove', async (ctx) => {
     if (!steppedUp(ctx, '/account/identifiers')) return;
     try {
-      await settings.removeIdentifier(signedOf(ctx).account.id, Number(ctx.params.id) || 0, actorOf(ctx));
+      await settings.removeIdentifier(signedOf(ctx).account.id, idParam(ctx), actorOf(ctx));
     } catch (err) {
       return identifiersPage(ctx, { error: refused(ctx, err), account: await identity.getAccount(signedOf(ctx).account.id) });
     }
@@ -210,7 +216,7 @@ export function createAccountRoutes(deps: AccountCenterDeps): Router {
   router.post('/identifiers/:id/primary', async (ctx) => {
     if (!steppedUp(ctx, '/account/identifiers')) return;
     try {
-      await settings.setPrimary(signedOf(ctx).account.id, Number(ctx.params.id) || 0, actorOf(ctx));
+      await settings.setPrimary(signedOf(ctx).account.id, idParam(ctx), actorOf(ctx));
     } catch (err) {
       return identifiersPage(ctx, { error: refused(ctx, err) });
     }
@@ -242,18 +248,53 @@ export function createAccountRoutes(deps: AccountCenterDeps): Router {
   router.get('/apps', async (ctx) => page(ctx, 'account/apps', 'account.nav.apps', { apps: await listGrantedApps(db, clients, signedOf(ctx).account.id) }));
 
   router.post('/apps/revoke', async (ctx) => {
-    await revokeApp(db, signedOf(ctx).account.id, field(ctx, 'client_id'), actorOf(ctx));
+    await revokeApp(db, notifyLogout, signedOf(ctx).account.id, field(ctx, 'client_id'), actorOf(ctx));
     ctx.redirect('/account/apps?done=revoked');
   });
 
   router.get('/devices', async (ctx) => page(ctx, 'account/devices', 'account.nav.devices', { devices: await listBoundDevices(db, signedOf(ctx).account.id) }));
 
   router.post('/devices/:id/unbind', async (ctx) => {
-    await unbindDevice(db, signedOf(ctx).account.id, Number(ctx.params.id) || 0, actorOf(ctx));
+    await unbindDevice(db, signedOf(ctx).account.id, idParam(ctx), actorOf(ctx));
     ctx.redirect('/account/devices?done=unbound');
   });
 
-  router.get('/linked', async (ctx) => page(ctx, 'account/linked', 'account.nav.linked', { linked: await listLinkedSignIns(db, signedOf(ctx).account.id) }));
+  const linkedPage = async (ctx: Context, data: Record<string, unknown> = {}) => {
+    const linked = await federation.linked(signedOf(ctx).account.id);
+    const en = localeOf(ctx) === 'en';
+    const upstreams = federation.available().filter((p) => !linked.some((l) => l.provider === p.id)).map((p) => ({ id: p.id, name: en ? p.name.en : p.name.zh }));
+    page(ctx, 'account/linked', 'account.nav.linked', { linked, upstreams, ...data });
+  };
+
+  router.get('/linked', async (ctx) => linkedPage(ctx));
+
+  router.post('/linked/:upstream/start', async (ctx) => {
+    if (!steppedUp(ctx, '/account/linked')) return;
+    const url = await federation.start(String(ctx.params.upstream), { purpose: 'link', accountId: signedOf(ctx).account.id });
+    ctx.redirect(url.href);
+  });
+
+  router.get('/linked/done', async (ctx) => {
+    const accountId = signedOf(ctx).account.id;
+    try {
+      const pending = await federation.pending({ purpose: 'link', accountId }, String(ctx.query.state ?? ''));
+      if (!pending) throw new AppError('federation.state_invalid', { detail: 'no upstream identity for this account' });
+      await federation.apply(pending, await federation.decide(pending, { provenAccount: accountId }), { ip: ctx.ip, userAgent: ctx.get('user-agent') });
+    } catch (err) {
+      return linkedPage(ctx, { error: refused(ctx, err) });
+    }
+    ctx.redirect('/account/linked?done=linked');
+  });
+
+  router.post('/linked/:id/unlink', async (ctx) => {
+    if (!steppedUp(ctx, '/account/linked')) return;
+    try {
+      await federation.unlink(signedOf(ctx).account.id, idParam(ctx), actorOf(ctx), canSignIn);
+    } catch (err) {
+      return linkedPage(ctx, { error: refused(ctx, err) });
+    }
+    ctx.redirect('/account/linked?done=unlinked');
+  });
 
   router.get('/security', async (ctx) => {
     const events = await recentSecurityEvents(db, signedOf(ctx).account.id, placeOf);
@@ -272,7 +313,7 @@ export function createAccountRoutes(deps: AccountCenterDeps): Router {
   });
 
   router.post('/sign-out-everywhere', async (ctx) => {
-    await signOutEverywhere(db, signedOf(ctx).account.id, actorOf(ctx));
+    await signOutEverywhere(db, notifyLogout, signedOf(ctx).account.id, actorOf(ctx));
     accountCookies.clearSession(ctx);
     ctx.state.signed = undefined;
     page(ctx, 'message', 'account.title', { message: t(localeOf(ctx), 'account.signed_out_everywhere'), link: '/account' });

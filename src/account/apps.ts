@@ -4,6 +4,7 @@ import type { ClientsService } from '../clients/clients.service.ts';
 import { revokeAccountTokens } from '../oidc/adapter.ts';
 import type { Actor } from '../identity/account-settings.ts';
 import { ACCOUNT_CLIENT_ID } from './account-client.ts';
+import type { LogoutNotifier } from '../oidc/backchannel.ts';
 
 export interface GrantedApp {
   clientId: string;
@@ -35,10 +36,11 @@ export async function listGrantedApps(db: Db, clients: ClientsService, accountId
 }
 
 /**
- * Takes back what one app was given: its grants and every token issued under them. The app
- * must ask again (consent, for a third-party app) the next time.
+ * Takes back what one app was given: its grants and every token issued under them, telling
+ * the app by back-channel logout. It must ask again (consent, for a third-party app).
  */
-export async function revokeApp(db: Db, accountId: string, clientId: string, by: Actor): Promise<boolean> {
+export async function revokeApp(db: Db, notifyLogout: LogoutNotifier, accountId: string, clientId: string, by: Actor): Promise<boolean> {
+  await notifyLogout(accountId, clientId);
   return db.transaction(async (trx) => {
     const grants: string[] = await trx('oidc_models').where({ model: 'Grant', account_id: accountId }).whereRaw("payload->>'clientId' = ?", [clientId]).pluck('id');
     if (grants.length === 0) return false;
@@ -49,8 +51,9 @@ export async function revokeApp(db: Db, accountId: string, clientId: string, by:
   });
 }
 
-/** Ends every session and revokes every token of the account, on every device and app. */
-export async function signOutEverywhere(db: Db, accountId: string, by: Actor): Promise<number> {
+/** Ends every session and revokes every token of the account, on every device and app (back-channel logout first). */
+export async function signOutEverywhere(db: Db, notifyLogout: LogoutNotifier, accountId: string, by: Actor): Promise<number> {
+  await notifyLogout(accountId);
   const revoked = await revokeAccountTokens(db, accountId);
   await recordAudit(db, { ...by, action: 'sessions.ended_everywhere', subject: accountId, detail: { revoked } });
   return revoked;

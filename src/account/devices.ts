@@ -31,11 +31,3 @@ export async function unbindDevice(db: Db, accountId: string, deviceId: number, 
     await recordAudit(trx, { ...by, action: 'device.unbound', subject: accountId, detail: { device: deviceId } });
   });
 }
-
-export interface LinkedSignIn { provider: string; linkedAt: Date; lastUsedAt: Date | null }
-
-/** Sign-ins through WeChat, QQ, Weibo or another provider linked to this account. */
-export async function listLinkedSignIns(db: Db, accountId: string): Promise<LinkedSignIn[]> {
-  const rows = await db('external_identities').where({ account_id: accountId }).orderBy('created_at').select('provider', 'created_at', 'last_used_at');
-  return rows.map((r) => ({ provider: r.provider, linkedAt: new Date(r.created_at), lastUsedAt: r.last_used_at ? new Date(r.last_used_at) : null }));
-}

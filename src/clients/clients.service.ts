@@ -24,6 +24,8 @@ export const newClientSchema = z.object({
   firstParty: z.boolean().default(false),
   brand: z.string().default('changhong'),
   legacySource: z.string().optional(),
+  /** Upstream providers (ids from the configuration) people may use for this app; all when absent. */
+  upstreams: z.array(z.string().regex(/^[a-z][a-z0-9-]{1,31}$/)).optional(),
 }).superRefine((c, ctx) => {
   if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'the authorization_code grant needs at least one redirect URI' });
@@ -109,6 +111,7 @@ export function createClientsService({ db, secretBox, validate, cacheSeconds = 0
       response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
       token_endpoint_auth_method: c.public ? 'none' : 'client_secret_basic',
       ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
+      ...(c.upstreams ? { chucs_upstreams: c.upstreams } : {}),
     };
     try {
       await validate({ ...metadata, client_id: clientId, ...(clientSecret ? { client_secret: clientSecret } : {}) });

@@ -1,5 +1,6 @@
 import { createHmac, hkdfSync, randomInt, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
 import type { Db } from '../db/database.ts';
 import { AppError, type Locale } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
@@ -15,6 +16,7 @@ export interface CodeSettings {
   dailyPerIp: number;
   hourlyGlobal: Record<Channel, number>;
   breakerSeconds: number;
+  smsCountryCodes: readonly string[];
 }
 
 export interface CodeRequest {
@@ -67,9 +69,29 @@ export function createCodes({ db, senders, settings, secret, clock, logger }: {
   return {
     async send(req: CodeRequest): Promise<SentCode> {
       const now = clock();
+      if (req.channel === 'sms') {
+        const country = parsePhoneNumberFromString(req.target)?.countryCallingCode;
+        if (!country || !settings.smsCountryCodes.includes(country)) throw new AppError('codes.country_unsupported', { detail: `calling code ${country}` });
+      }
       const breaker = `codes:${req.channel}`;
       const rules: SendRules = { ...settings, hourlyGlobal: settings.hourlyGlobal[req.channel] };
-      const decision = sendDecision(await readSendHistory(db, { ...req, breaker, now }), rules, now);
+      const code = String(randomInt(0, 10 ** CODE_DIGITS)).padStart(CODE_DIGITS, '0');
+      // Deciding and recording under locks on the target and the address: parallel requests
+      // cannot all read "under the cap" and all send.
+      const { decision, id } = await db.transaction(async (trx) => {
+        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`codes:target:${req.target}`]);
+        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`codes:ip:${req.ip}`]);
+        const decided = sendDecision(await readSendHistory(trx, { ...req, breaker, now }), rules, now);
+        if (!decided.allowed) return { decision: decided, id: 0 };
+        return {
+          decision: decided,
+          id: await insertCode(trx, {
+            purpose: req.purpose, channel: req.channel, target: req.target, binding: req.binding, ip: req.ip,
+            codeHash: digest({ ...req, code }).toString('base64url'),
+            createdAt: now, expiresAt: new Date(now.getTime() + settings.ttlSeconds * 1000),
+          }),
+        };
+      });
       if (!decision.allowed) {
         const audit = { actor: 'anonymous', action: 'code.refused', ip: req.ip, detail: { reason: decision.reason, channel: req.channel, purpose: req.purpose } };
         switch (decision.reason) {
@@ -88,13 +110,6 @@ export function createCodes({ db, senders, settings, secret, clock, logger }: {
             throw new AppError('codes.unavailable', { retryAfter: decision.retryAfterSeconds, detail: 'breaker open' });
         }
       }
-
-      const code = String(randomInt(0, 10 ** CODE_DIGITS)).padStart(CODE_DIGITS, '0');
-      const id = await insertCode(db, {
-        purpose: req.purpose, channel: req.channel, target: req.target, binding: req.binding, ip: req.ip,
-        codeHash: digest({ ...req, code }).toString('base64url'),
-        createdAt: now, expiresAt: new Date(now.getTime() + settings.ttlSeconds * 1000),
-      });
       const minutes = Math.round(settings.ttlSeconds / 60);
       try {
         await senders[req.channel].send({ channel: req.channel, to: req.target, purpose: req.purpose, code, minutes, locale: req.locale });

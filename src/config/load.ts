@@ -12,6 +12,7 @@ const ENV_KEYS = {
   CHUCS_DB_SCHEMA: ['databaseSchema', String],
   CHUCS_DATA_DIR: ['dataDir', String],
   TRUST_PROXY: ['trustProxy', (v: string) => v === 'true' || v === '1'],
+  PROXY_HOPS: ['proxyHops', Number],
   LOG_LEVEL: ['logLevel', String],
   CHUCS_KEYS_FILE: ['keysFile', String],
   CHUCS_COOKIE_KEYS: ['cookieKeys', (v: string) => v.split(',').map((k) => k.trim())],

@@ -93,6 +93,11 @@ export const configSchema = z.object({
   databaseSchema: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(),
   dataDir: z.string().min(1),
   trustProxy: z.boolean(),
+  /**
+   * How many proxies in front of CHUCS append to X-Forwarded-For (with trustProxy): the
+   * client address is read that many entries from the right, never from what the client wrote.
+   */
+  proxyHops: z.number().int().min(1).max(10),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   /** JWKS file with the private signing keys; defaults to `<dataDir>/jwks.json`. */
   keysFile: z.string().min(1).optional(),
@@ -143,6 +148,11 @@ export const configSchema = z.object({
     hourlyGlobal: z.object({ sms: z.number().int().min(1), email: z.number().int().min(1) }),
     /** How long an open breaker refuses to send before it tries again. */
     breakerSeconds: z.number().int().min(1),
+    /**
+     * Country calling codes SMS codes may go to. Premium-rate and satellite ranges are what
+     * SMS pumping targets; a number elsewhere gets a clear refusal, never a message.
+     */
+    smsCountryCodes: z.array(z.string().regex(/^[1-9]\d{0,2}$/)).min(1),
   }),
   messaging: z.object({ sms: smsSettings, email: emailSettings }),
   accountCenter: z.object({

@@ -19,7 +19,9 @@ export interface HttpAppDeps {
 }
 
 export function createHttpApp({ config, logger, views, provider, cookieKeys, routers }: HttpAppDeps): Koa {
-  const app = new Koa({ proxy: config.trustProxy });
+  // Behind proxies, the client address is the entry the nearest proxy appended: a client can
+  // put anything in front of it (per-address caps and throttles count the real address).
+  const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.proxyHops });
   // Must equal the provider's cookie keys, or interaction cookies do not verify.
   app.keys = cookieKeys;
   app.silent = true;

@@ -35,6 +35,16 @@ export type ProfileInput = z.input<typeof profileSchema>;
 /** The kinds a person signs in with by code; a username only signs in with a password. */
 const CODE_KINDS: readonly IdentifierKind[] = ['phone', 'email'];
 
+/** Whether the account could still sign in with what it has (a code, a password, an upstream). */
+export async function canSignIn(trx: DbOrTx, accountId: string): Promise<boolean> {
+  const ids = await listIdentifiers(trx, accountId);
+  if (ids.some((i) => i.verified && CODE_KINDS.includes(i.kind))) return true;
+  const hasPassword = (await findPasswordHash(trx, accountId)) !== undefined;
+  if (hasPassword && ids.some((i) => i.kind === 'username')) return true;
+  const external = await trx('external_identities').where({ account_id: accountId }).first('id');
+  return external !== undefined;
+}
+
 export type AccountSettings = ReturnType<typeof createAccountSettings>;
 
 /**
@@ -44,16 +54,6 @@ export type AccountSettings = ReturnType<typeof createAccountSettings>;
 export function createAccountSettings({ db, hasher }: { db: Db; hasher: PasswordHasher }) {
   async function touch(trx: DbOrTx, accountId: string) {
     await trx('accounts').where({ id: accountId }).update({ updated_at: trx.fn.now() });
-  }
-
-  /** Whether the account could still sign in with what it has. */
-  async function canSignIn(trx: DbOrTx, accountId: string): Promise<boolean> {
-    const ids = await listIdentifiers(trx, accountId);
-    if (ids.some((i) => i.verified && CODE_KINDS.includes(i.kind))) return true;
-    const hasPassword = (await findPasswordHash(trx, accountId)) !== undefined;
-    if (hasPassword && ids.some((i) => i.kind === 'username')) return true;
-    const external = await trx('external_identities').where({ account_id: accountId }).first('id');
-    return external !== undefined;
   }
 
   return {

@@ -38,12 +38,13 @@ export function createIdentityService({ db, hasher }: { db: Db; hasher: Password
   return {
     getAccount,
 
-    async createAccount(input: NewAccount): Promise<Account> {
+    /** Creates an account; inside `within` (a transaction of the caller) when given. */
+    async createAccount(input: NewAccount, within?: DbOrTx): Promise<Account> {
       if (input.password !== undefined && !passwordLengthOk(input.password)) throw new AppError('identity.weak_password');
       const id = randomUUID();
       const hash = input.password === undefined ? undefined : await hasher.hash(input.password);
       try {
-        return await db.transaction(async (trx) => {
+        return await (within ?? db).transaction(async (trx) => {
           await insertAccount(trx, { id, profile: input.profile ?? {} });
           for (const [i, identifier] of input.identifiers.entries()) {
             await insertIdentifier(trx, id, { ...identifier, primary: identifier.primary ?? i === 0 });

@@ -32,11 +32,14 @@ export function splitPhones(input: string): string[] {
   return input.split(/[/;；,，、]/).map((p) => p.trim()).filter((p) => p.length > 0);
 }
 
-const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+// Letters (any script), digits and . _ % + - before the @; labels of letters, digits and -
+// after it. Nothing a mail library reads as a list, a display name or a comment (, ; < > :
+// " ( )): "x1,bob@qq.com" is not one address, and must not count as a new one.
+const EMAIL = /^[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(\.[\p{L}\p{N}-]+)+$/u;
 
 export function normaliseEmail(input: string): string | null {
   const s = input.normalize('NFKC').trim().toLowerCase();
-  return EMAIL.test(s) && s.length <= 254 && !/\p{Cc}/u.test(s) ? s : null;
+  return EMAIL.test(s) && s.length <= 254 ? s : null;
 }
 
 export function normaliseUsername(input: string): string | null {

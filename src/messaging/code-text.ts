@@ -17,9 +17,12 @@ const PURPOSE: Record<CodePurpose, readonly [string, string]> = {
   step_up: ['确认身份', 'confirm it is you'],
 };
 
+/** An SMS verifies a phone number, not an email. */
+const VERIFY_PHONE = ['验证手机号', 'verify your phone number'] as const;
+
 /** The SMS body, for the development provider; the HTTP gateway fills its own carrier template. */
 export function codeSms({ purpose, code, minutes, locale }: CodeText): string {
-  const [zh, en] = PURPOSE[purpose];
+  const [zh, en] = purpose === 'verify' ? VERIFY_PHONE : PURPOSE[purpose];
   return locale === 'en'
     ? `[Changhong] ${code} is your code to ${en}, valid for ${minutes} minutes. Changhong staff will never ask for it; do not share it.`
     : `【长虹】验证码 ${code}，用于${zh}，${minutes} 分钟内有效。长虹工作人员不会向你索取验证码，请勿告诉他人。`;

@@ -26,9 +26,11 @@ export function createSmtpSender(settings: SmtpSettings, { logger }: { logger: L
   return {
     provider: 'smtp',
     async send(message: CodeMessage) {
+      const envelopeFrom = /<([^>]+)>/.exec(settings.from)?.[1] ?? settings.from;
       const { subject, text, html } = codeEmail(message);
       try {
-        await transport.sendMail({ from: settings.from, to: message.to, subject, text, html });
+        // One explicit recipient: the address is never parsed as a list or a display name.
+        await transport.sendMail({ from: settings.from, to: { name: '', address: message.to }, envelope: { from: envelopeFrom, to: [message.to] }, subject, text, html });
       } catch (err) {
         const detail = `SMTP ${settings.host}:${settings.port}: ${describeFailure(err)}`;
         logger.warn({ messaging: 'smtp', to: maskEmail(message.to), reason: detail }, 'SMTP send failed');

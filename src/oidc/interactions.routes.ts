@@ -6,6 +6,9 @@ import { AppError } from '../errors.ts';
 import type { PasswordLogin } from '../auth/password-login.ts';
 import { parseCodeTarget, type CodeLogin } from '../auth/code-login.ts';
 import type { Config } from '../config/schema.ts';
+import type { Federation, Pending } from '../federation/federation.service.ts';
+import { recordAudit } from '../audit/audit-log.ts';
+import type { Db } from '../db/database.ts';
 import type { Views } from '../http/views.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { formBody } from '../http/form-body.ts';
@@ -18,6 +21,8 @@ export interface InteractionDeps {
   provider: Provider;
   passwordLogin: PasswordLogin;
   codeLogin: CodeLogin;
+  federation: Federation;
+  db: Db;
   legal: Config['legal'];
   views: Views;
   csrf: Csrf;
@@ -31,13 +36,16 @@ export interface InteractionDeps {
  * | login   | login page    | /code/send: text a code      | the code page               |
  * |         |               | /code/verify: check the code | back to oidc-provider       |
  * |         |               | /login: verify the password  | back to oidc-provider       |
+ * |         |               | /upstream/:p/start           | the upstream (WeChat, ...)  |
+ * |         | /upstream/:state (back from upstream/callback) | signed in, or asked:   |
+ * |         |               | /upstream/create, or a sign-in above that links it         |
  * | consent | consent page  | /confirm: grant the scopes   | back to oidc-provider       |
  * | any     |               | /abort                       | access_denied to the client |
  *
  * First-party clients reach consent only when the app itself asks for it with prompt=consent
  * (see loadExistingGrant).
  */
-export function createInteractionRoutes({ provider, passwordLogin, codeLogin, legal, views, csrf }: InteractionDeps): Router {
+export function createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, db, legal, views, csrf }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   router.use(formBody());
 
@@ -72,8 +80,53 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, le
     ctx.body = views.render(view, locale, { title: t(locale, titleKey, titleVars), uid: details.uid, csrf: csrf.token(details.uid), legal, ...data });
   }
 
+  /** The upstreams this app lets people sign in with (all configured ones unless it names some). */
+  async function upstreamsFor(details: Details) {
+    const client = await provider.Client.find(String(details.params.client_id));
+    return federation.available(client?.metadata().chucs_upstreams as string[] | undefined);
+  }
+
   async function showLogin(ctx: Context, details: Details, extra: { error?: string; identifier?: string; target?: string; passwordOpen?: boolean } = {}) {
-    render(ctx, details, 'login', 'login.title', { clientName: await clientName(details), identifier: '', target: '', passwordOpen: false, ...extra });
+    const pending = await federation.pending({ purpose: 'login', interactionUid: details.uid });
+    const locale = localeOf(ctx, details);
+    render(ctx, details, 'login', 'login.title', {
+      clientName: await clientName(details), identifier: '', target: '', passwordOpen: false,
+      upstreams: pending ? [] : (await upstreamsFor(details)).map((u) => ({ id: u.id, name: u.name[locale === 'en' ? 'en' : 'zh'] })),
+      pendingUpstream: pending ? pending.provider.name[locale === 'en' ? 'en' : 'zh'] : undefined,
+      ...extra,
+    });
+  }
+
+  /**
+   * Signs in to the account an upstream identity leads to, or refuses on the login page.
+   * `proven`: the person just signed in to this account, which the identity should join.
+   */
+  async function finishWithUpstream(ctx: Context, details: Details, pending: Pending, choice?: { create: true } | { provenAccount: string }) {
+    const by = { ip: ctx.ip, userAgent: ctx.get('user-agent') };
+    let accountId: string;
+    try {
+      ({ accountId } = await federation.apply(pending, await federation.decide(pending, choice), by));
+    } catch (err) {
+      return showLogin(ctx, details, { error: refuse(ctx, err, details) });
+    }
+    if (!choice || 'create' in choice) {
+      await recordAudit(db, {
+        actor: `account:${accountId}`, action: 'login.succeeded', subject: accountId, ...by,
+        detail: { method: 'upstream', provider: pending.identity.provider, client: String(details.params.client_id) },
+      });
+    }
+    const amr = choice && 'provenAccount' in choice ? ['fed', ...(ctx.state.amr as string[])] : ['fed'];
+    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId, amr, remember: true } }, { mergeWithLastSubmission: false });
+  }
+
+  /** After a password or code sign-in: link the upstream identity waiting in this login, if any. */
+  async function signedIn(ctx: Context, details: Details, accountId: string, amr: string) {
+    const pending = await federation.pending({ purpose: 'login', interactionUid: details.uid });
+    if (pending) {
+      ctx.state.amr = [amr];
+      return finishWithUpstream(ctx, details, pending, { provenAccount: accountId });
+    }
+    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId, amr: [amr], remember: true } }, { mergeWithLastSubmission: false });
   }
 
   function showCodeEntry(ctx: Context, details: Details, page: { target: string; sentTo?: string; minutes?: number; resendAfter: number; error?: string }) {
@@ -136,17 +189,39 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, le
   router.post('/code/verify', async (ctx) => {
     const { details, body } = await atLoginPrompt(ctx);
     const target = field(body, 'target');
-    let signedIn;
+    let result;
     try {
-      signedIn = await codeLogin.signIn(target, field(body, 'code', 16), codeContext(ctx, details));
+      result = await codeLogin.signIn(target, field(body, 'code', 16), codeContext(ctx, details));
     } catch (err) {
       const error = refuse(ctx, err, details);
       if ((err as AppError).code === 'codes.invalid_target') return showLogin(ctx, details, { error, target });
       return showCodeEntry(ctx, details, { target, resendAfter: 0, error });
     }
-    await provider.interactionFinished(ctx.req, ctx.res, {
-      login: { accountId: signedIn.accountId, amr: [signedIn.amr], remember: true },
-    }, { mergeWithLastSubmission: false });
+    await signedIn(ctx, details, result.accountId, result.amr);
+  });
+
+  router.post('/upstream/:upstream/start', async (ctx) => {
+    const { details } = await atLoginPrompt(ctx);
+    const upstream = String(ctx.params.upstream);
+    if (!(await upstreamsFor(details)).some((u) => u.id === upstream)) throw new AppError('federation.unknown_provider', { detail: `${upstream} not allowed for this app` });
+    ctx.redirect((await federation.start(upstream, { purpose: 'login', interactionUid: details.uid })).href);
+  });
+
+  router.get('/upstream/:state', async (ctx) => {
+    const details = await loadInteraction(ctx);
+    if (details.prompt.name !== 'login') throw new AppError('request.invalid', { detail: 'not at the login prompt' });
+    const pending = await federation.pending({ purpose: 'login', interactionUid: details.uid }, String(ctx.params.state));
+    if (!pending) throw new AppError('federation.state_invalid', { detail: 'no upstream identity for this login' });
+    const decision = await federation.decide(pending);
+    if (decision.kind === 'choose') return showLogin(ctx, details);
+    await finishWithUpstream(ctx, details, pending);
+  });
+
+  router.post('/upstream/create', async (ctx) => {
+    const { details } = await atLoginPrompt(ctx);
+    const pending = await federation.pending({ purpose: 'login', interactionUid: details.uid });
+    if (!pending) throw new AppError('federation.state_invalid', { detail: 'no upstream identity for this login' });
+    await finishWithUpstream(ctx, details, pending, { create: true });
   });
 
   router.post('/login', async (ctx) => {
@@ -161,9 +236,7 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, le
     } catch (err) {
       return showLogin(ctx, details, { error: refuse(ctx, err, details), identifier, passwordOpen: true });
     }
-    await provider.interactionFinished(ctx.req, ctx.res, {
-      login: { accountId, amr: ['pwd'], remember: true },
-    }, { mergeWithLastSubmission: false });
+    await signedIn(ctx, details, accountId, 'pwd');
   });
 
   router.post('/confirm', async (ctx) => {

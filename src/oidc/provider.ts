@@ -1,4 +1,4 @@
-import Provider, { type Configuration, type KoaContextWithOIDC, type AdapterFactory } from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC, type AdapterFactory } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { IdentityService } from '../identity/identity.service.ts';
@@ -23,6 +23,15 @@ export interface ProviderDeps {
 
 /** The claim carrying a person's ids in the legacy source a client replaces (an array of strings). */
 export const LEGACY_IDS_CLAIM = 'legacy_user_ids';
+
+/**
+ * Claims by scope. amr (RFC 8176: pwd, sms, otp, fed) tells apps how the person signed in,
+ * e.g. before a payment; oidc-provider releases it only as a claim of a scope the grant holds.
+ */
+const CLAIMS = { ...SCOPE_CLAIMS, openid: [...SCOPE_CLAIMS.openid, LEGACY_IDS_CLAIM, 'amr'] } as const;
+
+/** Claims about the sign-in itself, which any app may ask for by the claims parameter. */
+const AUTHENTICATION_CLAIMS = ['sub', 'auth_time', 'sid', 'amr', 'acr'];
 
 function localeOf(ctx: KoaContextWithOIDC) {
   const params = ctx.oidc?.params as { ui_locales?: string } | undefined;
@@ -57,13 +66,11 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
       long: { httpOnly: true, sameSite: 'lax', signed: true },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
-    // amr (RFC 8176: pwd, sms, otp) tells apps how the person signed in, e.g. before a payment.
-    // oidc-provider releases it only as a claim of a scope the grant holds.
-    claims: { ...SCOPE_CLAIMS, openid: [...SCOPE_CLAIMS.openid, LEGACY_IDS_CLAIM, 'amr'] } as unknown as Configuration['claims'],
+    claims: CLAIMS as unknown as Configuration['claims'],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'phone'],
     responseTypes: ['code', 'none'], // no implicit or hybrid flows: tokens never travel in the URL
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', token_endpoint_auth_method: 'client_secret_basic' },
-    extraClientMetadata: { properties: ['chucs_first_party', 'chucs_brand', 'chucs_legacy_source'] },
+    extraClientMetadata: { properties: ['chucs_first_party', 'chucs_brand', 'chucs_legacy_source', 'chucs_upstreams'] },
 
     async findAccount(ctx, sub) {
       const account = await identity.getAccount(sub);
@@ -121,8 +128,21 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      // The claims request parameter (OIDC Core 5.5): apps ask for auth_time or sid explicitly.
-      claimsParameter: { enabled: true },
+      // The claims request parameter (OIDC Core 5.5): apps ask for auth_time, sid or amr
+      // explicitly. Never for more than their scopes give: the consent page lists scopes.
+      claimsParameter: {
+        enabled: true,
+        async assertClaimsParameter(ctx, claims) {
+          const scopes = String(ctx.oidc.params?.scope ?? '').split(' ');
+          const allowed = new Set([...AUTHENTICATION_CLAIMS, ...scopes.flatMap((s) => (CLAIMS as Record<string, readonly string[]>)[s] ?? [])]);
+          for (const container of ['userinfo', 'id_token'] as const) {
+            for (const [name, value] of Object.entries(claims[container] ?? {})) {
+              if (value !== null && (typeof value !== 'object' || Array.isArray(value))) throw new errors.InvalidRequest(`claims.${container} members must be null or objects`);
+              if (!allowed.has(name)) throw new errors.InvalidRequest(`claims.${container}.${name} needs a scope that was not requested`);
+            }
+          }
+        },
+      },
       introspection: {
         enabled: true,
         // An app may look into its own tokens only: never another app's users.

@@ -3,12 +3,15 @@ import { browser, pkce, authorizeUrl, runFlow, type Browser } from '../support/b
 import { alertOf } from '../support/login-page.ts';
 import { tokenRequest } from '../support/tokens.ts';
 import { follow, submit } from '../support/account-center.ts';
+import { startBackchannelListener } from '../support/backchannel.ts';
+import { decodeJwt } from 'jose';
 
 let server: TestServer;
 const clock = testClock();
 
 beforeAll(async () => {
-  server = await startTestServer({ clock, config: { ipPlaces: [{ cidr: '127.0.0.0/8', place: '本机' }] } });
+  // privateNetworkHosts: apps' back-channel logout endpoints listen on loopback here.
+  server = await startTestServer({ clock, config: { ipPlaces: [{ cidr: '127.0.0.0/8', place: '本机' }], privateNetworkHosts: ['127.0.0.1'] } });
 });
 afterAll(() => server.close());
 
@@ -261,4 +264,35 @@ test('English on request, remembered', async () => {
   const { agent } = await signedIn('13800138035');
   expect((await page(agent, '/account?lang=en')).text).toContain('My Changhong ID');
   expect((await page(agent, '/account/apps')).text).toContain('Apps you signed in to');
+});
+
+test('odd ids in the path are not found, never a server error', async () => {
+  const { agent } = await signedIn('13800138036');
+  const home = await page(agent, '/account/identifiers');
+  for (const id of ['1.5', '1e400', '99999999999999999999', '9223372036854775807', '-1', 'abc']) {
+    for (const action of [`/account/identifiers/${id}/remove`, `/account/identifiers/${id}/primary`, `/account/devices/${id}/unbind`, `/account/linked/${id}/unlink`]) {
+      const res = await submit(agent, home, action);
+      expect([action, res.status]).toEqual([action, 404]);
+    }
+  }
+});
+
+test('sign out everywhere and revoking an app tell the apps by back-channel logout', async () => {
+  const listener = await startBackchannelListener();
+  try {
+    const { agent, accountId } = await signedIn('13800138037');
+    const shop = await server.addClient({ name: '长虹小店', firstParty: true, backchannelLogoutUri: listener.url });
+    await runFlow(agent, server.url, authorizeUrl({ clientId: shop.clientId, challenge: pkce().challenge }));
+
+    const apps = await page(agent, '/account/apps');
+    await submit(agent, apps, '/account/apps/revoke', { client_id: shop.clientId });
+    const revoked = decodeJwt(await listener.next());
+    expect(revoked).toMatchObject({ sub: accountId, aud: shop.clientId, sid: expect.any(String) });
+
+    await runFlow(agent, server.url, authorizeUrl({ clientId: shop.clientId, challenge: pkce().challenge }));
+    await submit(agent, await page(agent, '/account'), '/account/sign-out-everywhere');
+    expect(decodeJwt(await listener.next())).toMatchObject({ sub: accountId, aud: shop.clientId });
+  } finally {
+    await listener.close();
+  }
 });

@@ -170,7 +170,7 @@ describe('caps that protect the SMS budget, over HTTP', () => {
   let shop: { clientId: string };
   beforeAll(async () => {
     capped = await startTestServer({
-      config: { trustProxy: true, codes: { dailyPerIp: 2, hourlyGlobal: { sms: 4, email: 100 } } },
+      config: { trustProxy: true, codes: { dailyPerIp: 2, hourlyGlobal: { sms: 6, email: 100 } } },
     });
     shop = await capped.addClient({ name: '长虹商城', firstParty: true });
   });
@@ -193,8 +193,14 @@ describe('caps that protect the SMS budget, over HTTP', () => {
     expect((await sendFrom('203.0.113.2', '13900139003')).status).toBe(200);
   });
 
+  test('what the client writes into X-Forwarded-For does not make it a new address', async () => {
+    expect((await sendFrom('10.9.9.1, 203.0.113.9', '13900139101')).status).toBe(200);
+    expect((await sendFrom('10.9.9.2, 203.0.113.9', '13900139102')).status).toBe(200);
+    expect((await sendFrom('10.9.9.3, 203.0.113.9', '13900139103')).status).toBe(429);
+  });
+
   test('the hourly cap of all numbers together opens the breaker: nobody gets an SMS, email still works', async () => {
-    expect((await sendFrom('203.0.113.3', '13900139004')).status).toBe(200); // the 4th SMS this hour
+    expect((await sendFrom('203.0.113.3', '13900139004')).status).toBe(200); // the 6th SMS this hour
     const tripped = await sendFrom('203.0.113.4', '13900139005');
     expect(tripped.status).toBe(503);
     expect(Number(tripped.headers['retry-after'])).toBeGreaterThan(800);

@@ -9,7 +9,7 @@ import type { MessageSender } from '../../src/messaging/message.ts';
 
 const settings: CodeSettings = {
   ttlSeconds: 300, maxAttempts: 5, resendSeconds: 60, dailyPerTarget: 4, dailyPerIp: 6,
-  hourlyGlobal: { sms: 8, email: 100 }, breakerSeconds: 900,
+  hourlyGlobal: { sms: 8, email: 100 }, breakerSeconds: 900, smsCountryCodes: ['86', '852'],
 };
 const logger = createLogger('silent');
 
@@ -169,4 +169,20 @@ test('a code that could not be delivered leaves no cooldown and does not count',
 test('masked targets show enough to recognise, not to harvest', () => {
   expect(maskTarget('+8613800138000')).toBe('138****8000');
   expect(maskTarget('xiaoming@example.com')).toBe('x***@example.com');
+});
+
+test('parallel requests cannot all slip under the caps', async () => {
+  const results = await Promise.allSettled(Array.from({ length: 12 }, () => codes.send(login)));
+  expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  const fromOneAddress = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => codes.send({ ...login, target: `+86139001390${String(i).padStart(2, '0')}` })));
+  expect(fromOneAddress.filter((r) => r.status === 'fulfilled')).toHaveLength(5); // dailyPerIp 6, one used above
+  expect(sms.outbox).toHaveLength(6);
+});
+
+test('SMS goes only to the configured countries: premium-rate and satellite ranges get nothing', async () => {
+  for (const target of ['+979123456789', '+88212345678', '+447700900123']) {
+    expect((await refusal(codes.send({ ...login, target }))).code).toBe('codes.country_unsupported');
+  }
+  await codes.send({ ...login, target: '+85251234567' });
+  expect(sms.outbox.map((m) => m.to)).toEqual(['+85251234567']);
 });

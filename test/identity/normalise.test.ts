@@ -31,7 +31,10 @@ describe('normaliseEmail', () => {
   test('lower-cases and trims, keeps dots and +tags', () => {
     expect(normaliseEmail('  Li.Lei+tv@QQ.COM ')).toBe('li.lei+tv@qq.com');
   });
-  test.each(['no-at-sign', 'a@b', 'a b@c.com', '@c.com', 'a@@c.com'])('rejects %s', (input) => {
+  test('accepts letters of any script', () => {
+    expect(normaliseEmail('张三@例子.中国')).toBe('张三@例子.中国');
+  });
+  test.each(['no-at-sign', 'a@b', 'a b@c.com', '@c.com', 'a@@c.com', 'x1,bob@qq.com', 'evil<bob@qq.com>', 'a;b@qq.com', '"bob"@qq.com', 'bob@qq.com (x)', 'a\u0000b@qq.com'])('rejects %s', (input) => {
     expect(normaliseEmail(input)).toBeNull();
   });
 });

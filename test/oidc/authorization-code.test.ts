@@ -66,3 +66,17 @@ test('a refused consent sends access_denied back to the app', async () => {
   const { redirect } = await runFlow(agent, server.url, authorizeUrl({ clientId: thirdParty.clientId }), { ...person, consent: false });
   expect(redirect.searchParams.get('error')).toBe('access_denied');
 });
+
+test('the claims parameter cannot ask for more than the scopes (the consent page lists scopes)', async () => {
+  const agent = browser(server.url);
+  const beyond = JSON.stringify({ userinfo: { phone_number: null, email: null }, id_token: { name: null } });
+  const refused = await agent.get(authorizeUrl({ clientId: thirdParty.clientId, scope: 'openid', challenge: pkce().challenge, extra: { claims: beyond } }));
+  expect(refused.status).toBe(303);
+  const back = new URL(refused.headers.location!);
+  expect(back.searchParams.get('error')).toBe('invalid_request');
+  expect(back.searchParams.get('error_description')).toMatch(/needs a scope that was not requested/);
+
+  const within = JSON.stringify({ userinfo: { phone_number: null }, id_token: { auth_time: { essential: true }, amr: null } });
+  const { redirect } = await runFlow(browser(server.url), server.url, authorizeUrl({ clientId: thirdParty.clientId, scope: 'openid phone', challenge: pkce().challenge, extra: { claims: within } }), person);
+  expect(redirect.searchParams.get('code')).toBeTruthy();
+});

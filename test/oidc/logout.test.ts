@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { startBackchannelListener, type BackchannelListener } from '../support/backchannel.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { browser, pkce, authorizeUrl, runFlow, type Browser, type Person } from '../support/browser.ts';
 import { tokenRequest } from '../support/tokens.ts';
@@ -22,47 +21,6 @@ let rp: BackchannelListener;
 const person: Person = { identifier: 'logout@example.com', password: 'correct horse battery staple' };
 let accountId: string;
 
-/**
- * An app's back-channel logout endpoint: records the logout tokens it is sent.
- * It listens on loopback, which oidc-provider's guard on outgoing requests refuses unless
- * the host is listed in `privateNetworkHosts` (as an app on the company network would be).
- * Under jest the guard cannot install itself (it looks for undici's global dispatcher,
- * outside jest's sandbox); test/e2e checks the guard and the allowance in a real process.
- */
-interface BackchannelListener { url: string; tokens: string[]; next(): Promise<string>; close(): Promise<void> }
-
-async function startBackchannelListener(): Promise<BackchannelListener> {
-  const tokens: string[] = [];
-  const waiting: Array<(token: string) => void> = [];
-  const http: Server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => { body += chunk; });
-    req.on('end', () => {
-      const token = req.method === 'POST' ? new URLSearchParams(body).get('logout_token') : null;
-      res.writeHead(token ? 200 : 400).end();
-      if (!token) return;
-      tokens.push(token);
-      waiting.shift()?.(token);
-    });
-  });
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const { port } = http.address() as AddressInfo;
-  let seen = 0;
-  return {
-    url: `http://127.0.0.1:${port}/backchannel-logout`,
-    tokens,
-    next() {
-      const ready = tokens[seen];
-      if (ready) { seen++; return Promise.resolve(ready); }
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no logout token arrived')), 5000);
-        waiting.push((token) => { clearTimeout(timer); seen++; resolve(token); });
-      });
-    },
-    close: () => new Promise((resolve) => http.close(() => resolve())),
-  };
-}
 
 beforeAll(async () => {
   server = await startTestServer({ config: { privateNetworkHosts: ['127.0.0.1'] } });

@@ -1,0 +1,31 @@
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.ts';
+
+/**
+ * Tells apps that a person's sessions ended when CHUCS ends them itself ("sign out
+ * everywhere", revoking an app), the way oidc-provider does on RP-initiated logout: a
+ * back-channel logout token to each app of each session that registered a logout URI.
+ * A failed delivery is logged; it does not stop the sign-out.
+ */
+export function createLogoutNotifier({ db, provider, logger }: { db: Db; provider: Provider; logger: Logger }) {
+  return async function notifyLogout(accountId: string, onlyClientId?: string): Promise<number> {
+    const sessions: Array<{ authorizations?: Record<string, { sid?: string }> }> = await db('oidc_models')
+      .where({ model: 'Session', account_id: accountId }).pluck('payload');
+    const deliveries: Array<Promise<void>> = [];
+    for (const session of sessions) {
+      for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
+        if (onlyClientId !== undefined && clientId !== onlyClientId) continue;
+        const client = await provider.Client.find(clientId);
+        if (!client?.backchannelLogoutUri || !authorization.sid) continue;
+        deliveries.push((client as unknown as { backchannelLogout(sub: string, sid: string): Promise<void> })
+          .backchannelLogout(accountId, authorization.sid)
+          .catch((err: Error) => logger.warn({ err: err.message, client: clientId }, 'back-channel logout delivery failed')));
+      }
+    }
+    await Promise.all(deliveries);
+    return deliveries.length;
+  };
+}
+
+export type LogoutNotifier = ReturnType<typeof createLogoutNotifier>;
