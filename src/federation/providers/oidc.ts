@@ -9,7 +9,7 @@ const PROTOCOL_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at
 /**
  * Any OpenID Connect provider, found by discovery on first use (and again after a failed
  * discovery, so an upstream that was down at start is picked up later). openid-client does the
- * protocol: PKCE S256, state, nonce, `iss` of the response, and the ID token's claims.
+ * protocol: PKCE S256, state, nonce, `iss` of the response, and the ID token's claims and signature.
  * client_secret_basic because OIDC makes it the default a provider must accept.
  */
 export function createOidcProvider(settings: SettingsOf<'oidc'>, deps: ProviderDeps, name: { zh: string; en: string }): UpstreamProvider {
@@ -17,9 +17,11 @@ export function createOidcProvider(settings: SettingsOf<'oidc'>, deps: ProviderD
   let discovered: Promise<client.Configuration> | undefined;
 
   function configuration(): Promise<client.Configuration> {
+    const options = openidClientOptions(http, settings, [settings.issuer]);
+    // The ID token's signature too, against the upstream's JWKS, not only TLS to its token endpoint.
+    options.execute.push(client.enableNonRepudiationChecks);
     discovered ??= client.discovery(
-      new URL(settings.issuer), settings.clientId, settings.clientSecret, client.ClientSecretBasic(settings.clientSecret),
-      openidClientOptions(http, settings, [settings.issuer]),
+      new URL(settings.issuer), settings.clientId, settings.clientSecret, client.ClientSecretBasic(settings.clientSecret), options,
     ).catch((err: unknown) => {
       discovered = undefined;
       throw openidFailure(http, 'discovery', err);
