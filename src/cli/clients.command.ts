@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { withChucs, operator } from './context.ts';
 import { table, type Output } from './output.ts';
+import { UsageError } from './usage-error.ts';
 import { GRANT_TYPES, type ClientSummary } from '../clients/clients.service.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -17,6 +18,7 @@ function describe(c: ClientSummary & { clientSecret?: string }): string {
     `post-logout URIs:   ${c.postLogoutRedirectUris.join(', ') || '-'}`,
     `back-channel URI:   ${c.backchannelLogoutUri ?? '-'}`,
     `legacy source:      ${c.legacySource ?? '-'}`,
+    `upstreams:          ${c.upstreams?.join(', ') ?? 'all configured'}`,
   ].join('\n');
 }
 
@@ -35,8 +37,12 @@ export function registerClients(program: Command, out: () => Output) {
     .option('--first-party', "one of Changhong's own apps: no consent page", false)
     .option('--brand <id>', 'brand that themes its pages', 'changhong')
     .option('--legacy-source <name>', 'legacy user center this app replaces')
+    .option('--upstream <id>', 'an upstream (WeChat, QQ, ...) people may sign in with for this app (repeatable; all configured ones when absent)', collect)
     .action(async (o) => {
-      const created = await withChucs((c) => c.clients.add({
+      const created = await withChucs((c) => {
+        const unknown = (o.upstream as string[] | undefined ?? []).filter((id) => !c.config.upstreams.some((u) => u.id === id));
+        if (unknown.length > 0) throw new UsageError(`no upstream configured with the id ${unknown.join(', ')}`);
+        return c.clients.add({
         name: o.name,
         redirectUris: o.redirectUri,
         postLogoutRedirectUris: o.postLogoutUri,
@@ -47,7 +53,9 @@ export function registerClients(program: Command, out: () => Output) {
         firstParty: o.firstParty,
         brand: o.brand,
         legacySource: o.legacySource,
-      }, operator()));
+        ...(o.upstream ? { upstreams: o.upstream } : {}),
+      }, operator());
+      });
       out().result(created, () => describe(created));
     });
 

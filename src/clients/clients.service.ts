@@ -48,13 +48,15 @@ export interface ClientSummary {
   postLogoutRedirectUris: string[];
   backchannelLogoutUri: string | null;
   grantTypes: string[];
+  /** Upstreams people may sign in with for this app; null: all configured ones. */
+  upstreams: string[] | null;
   createdAt: string;
 }
 
 function summary(row: ClientRow): ClientSummary {
   const m = row.metadata as {
     client_name: string; redirect_uris?: string[]; post_logout_redirect_uris?: string[];
-    backchannel_logout_uri?: string; grant_types?: string[];
+    backchannel_logout_uri?: string; grant_types?: string[]; chucs_upstreams?: string[];
   };
   return {
     clientId: row.client_id,
@@ -67,6 +69,7 @@ function summary(row: ClientRow): ClientSummary {
     postLogoutRedirectUris: m.post_logout_redirect_uris ?? [],
     backchannelLogoutUri: m.backchannel_logout_uri ?? null,
     grantTypes: m.grant_types ?? [],
+    upstreams: m.chucs_upstreams ?? null,
     createdAt: new Date(row.created_at).toISOString(),
   };
 }

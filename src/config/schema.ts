@@ -57,8 +57,10 @@ const upstreamCommon = {
   trustVerifiedPhone: z.boolean().default(false),
   timeoutMs: z.number().int().positive().default(8000),
 };
+/** https, or plain http to this machine only (tests): the app secret travels in these requests. */
+const secureUrl = z.url().refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//.test(u), 'must be https (plain http only to 127.0.0.1 or localhost)');
 /** Endpoint overrides of the Chinese providers (tests, proxies); their public URLs by default. */
-const endpoints = z.object({ authorize: z.url(), token: z.url(), userinfo: z.url(), openid: z.url().optional() }).partial();
+const endpoints = z.object({ authorize: secureUrl, token: secureUrl, userinfo: secureUrl, openid: secureUrl.optional() }).partial();
 
 export const upstreamSchema = z.discriminatedUnion('kind', [
   /** WeChat website QR login (open platform): clientId is the AppID, clientSecret the AppSecret. */

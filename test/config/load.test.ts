@@ -42,3 +42,9 @@ test('an upstream secret comes from CHUCS_UPSTREAM_<ID>_SECRET and is redacted w
   expect(config.upstreams[0]).toMatchObject({ id: 'wechat-web', clientSecret: 's3cret-app-secret', trustVerifiedEmail: false });
   expect(JSON.stringify(describeConfig(config))).not.toContain('s3cret-app-secret');
 });
+
+test('an upstream endpoint that would carry the app secret over plain http elsewhere is refused', () => {
+  const upstream = { kind: 'qq', id: 'qq', clientId: '101', clientSecret: 'k'.repeat(20), endpoints: { token: 'http://proxy.example.com/oauth2.0/token' } };
+  expect(() => loadConfig({}, { upstreams: [upstream] })).toThrow(/upstreams.0.endpoints.token: must be https/);
+  expect(loadConfig({}, { upstreams: [{ ...upstream, endpoints: { token: 'http://127.0.0.1:8080/oauth2.0/token' } }] }).upstreams).toHaveLength(1);
+});
