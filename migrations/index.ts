@@ -3,6 +3,8 @@ import * as identityModel from './20261124120000_identity_model.ts';
 import * as mergeEngine from './20261124180000_merge_engine.ts';
 import * as oneTimeCodes from './20261125090000_one_time_codes.ts';
 import * as upstreamLogins from './20261125110000_upstream_logins.ts';
+import * as deviceClaims from './20261125130000_device_claims.ts';
+import * as upstreamBinding from './20261125140000_upstream_binding.ts';
 
 export interface SqlMigration {
   up: readonly string[];
@@ -14,4 +16,6 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: SqlMig
   ['20261124180000_merge_engine', mergeEngine],
   ['20261125090000_one_time_codes', oneTimeCodes],
   ['20261125110000_upstream_logins', upstreamLogins],
+  ['20261125130000_device_claims', deviceClaims],
+  ['20261125140000_upstream_binding', upstreamBinding],
 ];

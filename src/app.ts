@@ -17,6 +17,7 @@ import { createCodes, type Codes } from './codes/codes.service.ts';
 import { sweepCodes } from './codes/codes.repo.ts';
 import { createMessaging, type Messaging } from './messaging/index.ts';
 import { createClientsService, type ClientsService } from './clients/clients.service.ts';
+import { createBrandsService, type BrandsService } from './brands/brands.service.ts';
 import { loadOrCreateKeys, type PrivateJwks } from './oidc/keys.ts';
 import { createAdapterFactory, sweepExpired } from './oidc/adapter.ts';
 import { createProvider, clientValidator } from './oidc/provider.ts';
@@ -35,6 +36,8 @@ import { createUpstreamProviders } from './federation/providers/index.ts';
 import { createFederation, type Federation } from './federation/federation.service.ts';
 import { createUpstreamRoutes } from './federation/upstream.routes.ts';
 import { createLogoutNotifier } from './oidc/backchannel.ts';
+import { createDevices, type Devices } from './devices/devices.service.ts';
+import { createDeviceRoutes } from './devices/device.routes.ts';
 
 export interface ChucsOptions {
   logger?: Logger;
@@ -51,8 +54,10 @@ export interface Chucs {
   db: Db;
   identity: IdentityService;
   clients: ClientsService;
+  brands: BrandsService;
   codes: Codes;
   federation: Federation;
+  devices: Devices;
   /** Where codes go out; with the development providers, tests read them here. */
   messaging: Messaging;
   provider: Provider;
@@ -101,10 +106,13 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
     validate: (metadata) => clientValidator(provider!)(metadata),
     cacheSeconds: config.clientCacheSeconds,
   });
-  const views = createViews({ cache: config.env === 'production' });
+  const brands = createBrandsService({ db, cacheSeconds: config.clientCacheSeconds });
+  await brands.brandFor(); // read once, so the first pages are themed without waiting
+  const views = createViews({ cache: config.env === 'production', brands: (id) => brands.cachedBrandFor(id) });
+  const devices = createDevices({ db, clock });
   provider = createProvider({
     config, jwks, cookieKeys: secrets.cookieKeys, adapter: createAdapterFactory({ db, clients }), identity, views, logger,
-    legacyIdsOf: (accountId, source) => legacyIdsOf(db, accountId, source),
+    devices, legacyIdsOf: (accountId, source) => legacyIdsOf(db, accountId, source),
   });
   const passwordLogin = createPasswordLogin({ db, identity, hasher, rules: config.throttle, clock });
   const messaging = createMessaging(config.messaging, logger);
@@ -122,9 +130,10 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
     config, logger, views, provider, cookieKeys: secrets.cookieKeys,
     routers: [
       createHealthRoutes({ db }),
-      createAssetRoutes(),
-      createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, db, legal: config.legal, views, csrf }),
+      createAssetRoutes({ brands }),
+      createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, identity, brands, db, legal: config.legal, views, csrf }),
       createUpstreamRoutes({ federation, views, logger }),
+      createDeviceRoutes({ issuer: config.issuer, views }),
       createAccountRoutes({
         db, config, identity, settings: createAccountSettings({ db, hasher }), clients, codes, federation, notifyLogout: createLogoutNotifier({ db, provider, logger }), client: accountClient, views, csrf, clock,
       }),
@@ -133,7 +142,7 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
 
   let sweeper: NodeJS.Timeout | undefined;
   return {
-    config, logger, db, identity, clients, codes, federation, messaging, provider, app,
+    config, logger, db, identity, clients, brands, codes, federation, devices, messaging, provider, app,
     startSweeper() {
       const sweep = async () => {
         try {

@@ -12,6 +12,7 @@ import { t, type MessageKey } from '../i18n/messages.ts';
 import type { IdentityService, Account } from '../identity/identity.service.ts';
 import { canSignIn, type AccountSettings, type Actor } from '../identity/account-settings.ts';
 import type { Federation } from '../federation/federation.service.ts';
+import { upstreamBrowserKey } from '../federation/upstream.routes.ts';
 import type { LogoutNotifier } from '../oidc/backchannel.ts';
 import type { ClientsService } from '../clients/clients.service.ts';
 import type { Codes } from '../codes/codes.service.ts';
@@ -270,7 +271,7 @@ export function createAccountRoutes(deps: AccountCenterDeps): Router {
 
   router.post('/linked/:upstream/start', async (ctx) => {
     if (!steppedUp(ctx, '/account/linked')) return;
-    const url = await federation.start(String(ctx.params.upstream), { purpose: 'link', accountId: signedOf(ctx).account.id });
+    const url = await federation.start(String(ctx.params.upstream), { purpose: 'link', accountId: signedOf(ctx).account.id }, upstreamBrowserKey(ctx));
     ctx.redirect(url.href);
   });
 

@@ -7,6 +7,7 @@ export interface BoundDevice {
   id: number;
   type: string;
   model: string | null;
+  room: string | null;
   /** The MAC shown the way it is printed on the label. */
   mac: string;
   boundAt: Date;
@@ -16,9 +17,9 @@ export interface BoundDevice {
 export async function listBoundDevices(db: Db, accountId: string): Promise<BoundDevice[]> {
   const rows = await db('device_bindings as b').join('devices as d', 'd.id', 'b.device_id')
     .where('b.account_id', accountId).orderBy('b.bound_at', 'desc')
-    .select('d.id', 'd.type', 'd.model', 'd.mac', 'b.bound_at', 'b.source');
+    .select('d.id', 'd.type', 'd.model', 'd.room', 'd.mac', 'b.bound_at', 'b.source');
   return rows.map((r) => ({
-    id: Number(r.id), type: r.type, model: r.model, mac: String(r.mac).match(/../g)!.join(':').toUpperCase(),
+    id: Number(r.id), type: r.type, model: r.model, room: r.room, mac: String(r.mac).match(/../g)!.join(':').toUpperCase(),
     boundAt: new Date(r.bound_at), source: r.source,
   }));
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { withChucs, operator } from './context.ts';
 import { table, type Output } from './output.ts';
 import { UsageError } from './usage-error.ts';
-import { GRANT_TYPES, type ClientSummary } from '../clients/clients.service.ts';
+import { GRANT_TYPES, LOGIN_METHODS, type ClientSummary } from '../clients/clients.service.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -19,6 +19,7 @@ function describe(c: ClientSummary & { clientSecret?: string }): string {
     `back-channel URI:   ${c.backchannelLogoutUri ?? '-'}`,
     `legacy source:      ${c.legacySource ?? '-'}`,
     `upstreams:          ${c.upstreams?.join(', ') ?? 'all configured'}`,
+    `sign-in methods:    ${c.loginMethods.join(', ')}`,
   ].join('\n');
 }
 
@@ -38,7 +39,10 @@ export function registerClients(program: Command, out: () => Output) {
     .option('--brand <id>', 'brand that themes its pages', 'changhong')
     .option('--legacy-source <name>', 'legacy user center this app replaces')
     .option('--upstream <id>', 'an upstream (WeChat, QQ, ...) people may sign in with for this app (repeatable; all configured ones when absent)', collect)
+    .option('--login-method <method>', `a way people may sign in (repeatable; all when absent): ${LOGIN_METHODS.join(', ')}`, collect)
     .action(async (o) => {
+      const badMethods = (o.loginMethod as string[] | undefined ?? []).filter((m) => !(LOGIN_METHODS as readonly string[]).includes(m));
+      if (badMethods.length > 0) throw new UsageError(`unknown sign-in method ${badMethods.join(', ')} (use ${LOGIN_METHODS.join(', ')})`);
       const created = await withChucs((c) => {
         const unknown = (o.upstream as string[] | undefined ?? []).filter((id) => !c.config.upstreams.some((u) => u.id === id));
         if (unknown.length > 0) throw new UsageError(`no upstream configured with the id ${unknown.join(', ')}`);
@@ -54,6 +58,7 @@ export function registerClients(program: Command, out: () => Output) {
         brand: o.brand,
         legacySource: o.legacySource,
         ...(o.upstream ? { upstreams: o.upstream } : {}),
+        ...(o.loginMethod ? { loginMethods: o.loginMethod } : {}),
       }, operator());
       });
       out().result(created, () => describe(created));

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { createOutput, type Output } from './output.ts';
 import { registerMigrate } from './migrate.command.ts';
 import { registerClients } from './clients.command.ts';
+import { registerBrands } from './brands.command.ts';
 import { registerUsers } from './users.command.ts';
 import { registerKeys } from './keys.command.ts';
 import { registerImport } from './import.command.ts';
@@ -9,6 +10,7 @@ import { registerMerge } from './merge.command.ts';
 import { registerAccounts } from './accounts.command.ts';
 import { registerMap } from './map.command.ts';
 import { registerCodes } from './codes.command.ts';
+import { registerDevices } from './devices.command.ts';
 import { MappingError } from '../merge/sources/mapping.ts';
 import { FingerprintMismatch, NotConfirmed } from '../merge/apply.ts';
 import { UndoRefused } from '../merge/undo.ts';
@@ -32,6 +34,7 @@ const program = new Command('chucs')
 const out = (): Output => createOutput(program.opts().json === true);
 registerMigrate(program, out);
 registerClients(program, out);
+registerBrands(program, out);
 registerUsers(program, out);
 registerKeys(program, out);
 registerImport(program, out);
@@ -39,6 +42,7 @@ registerMerge(program, out);
 registerAccounts(program, out);
 registerMap(program, out);
 registerCodes(program, out);
+registerDevices(program, out);
 
 try {
   await program.parseAsync(process.argv);

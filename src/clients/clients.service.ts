@@ -5,9 +5,22 @@ import { AppError } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { insertClient, upsertClient, findClientRow, listClientRows, deleteClientRow, type ClientRow } from './clients.repo.ts';
+import { findBrandRow } from '../brands/brands.repo.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
+/** A TV app's token for its anonymous device subject, before anyone signs in on it (src/devices/anonymous-grant.ts). */
+export const ANONYMOUS_DEVICE_GRANT = 'urn:changhong:params:oauth:grant-type:anonymous-device';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT, ANONYMOUS_DEVICE_GRANT] as const;
+
+/** Ways people may sign in to an app: SMS or email code, password, upstream (WeChat, QQ, …). */
+export const LOGIN_METHODS = ['code', 'password', 'upstream'] as const;
+export type LoginMethod = typeof LOGIN_METHODS[number];
+
+/** The sign-in methods a client allows, from its `chucs_login_methods` metadata (all when absent). */
+export function loginMethodsOf(metadata: Record<string, unknown> | undefined): LoginMethod[] {
+  const named = metadata?.chucs_login_methods;
+  return Array.isArray(named) ? LOGIN_METHODS.filter((m) => named.includes(m)) : [...LOGIN_METHODS];
+}
 
 const absoluteUrl = z.string().refine((u) => URL.canParse(u) && !new URL(u).hash, 'must be an absolute URL without a fragment');
 
@@ -26,12 +39,14 @@ export const newClientSchema = z.object({
   legacySource: z.string().optional(),
   /** Upstream providers (ids from the configuration) people may use for this app; all when absent. */
   upstreams: z.array(z.string().regex(/^[a-z][a-z0-9-]{1,31}$/)).optional(),
+  /** How people may sign in (a TV app may allow codes only); all when absent. */
+  loginMethods: z.array(z.enum(LOGIN_METHODS)).min(1).optional(),
 }).superRefine((c, ctx) => {
   if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'the authorization_code grant needs at least one redirect URI' });
   }
-  if (c.public && c.grantTypes.includes('client_credentials')) {
-    ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'a public client cannot use client_credentials' });
+  if (c.public && (c.grantTypes.includes('client_credentials') || c.grantTypes.includes(ANONYMOUS_DEVICE_GRANT))) {
+    ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'a public client cannot use client_credentials or the anonymous-device grant' });
   }
 });
 
@@ -50,6 +65,7 @@ export interface ClientSummary {
   grantTypes: string[];
   /** Upstreams people may sign in with for this app; null: all configured ones. */
   upstreams: string[] | null;
+  loginMethods: LoginMethod[];
   createdAt: string;
 }
 
@@ -70,6 +86,7 @@ function summary(row: ClientRow): ClientSummary {
     backchannelLogoutUri: m.backchannel_logout_uri ?? null,
     grantTypes: m.grant_types ?? [],
     upstreams: m.chucs_upstreams ?? null,
+    loginMethods: loginMethodsOf(row.metadata),
     createdAt: new Date(row.created_at).toISOString(),
   };
 }
@@ -115,6 +132,7 @@ export function createClientsService({ db, secretBox, validate, cacheSeconds = 0
       token_endpoint_auth_method: c.public ? 'none' : 'client_secret_basic',
       ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
       ...(c.upstreams ? { chucs_upstreams: c.upstreams } : {}),
+      ...(c.loginMethods ? { chucs_login_methods: LOGIN_METHODS.filter((m) => c.loginMethods!.includes(m)) } : {}),
     };
     try {
       await validate({ ...metadata, client_id: clientId, ...(clientSecret ? { client_secret: clientSecret } : {}) });
@@ -134,6 +152,7 @@ export function createClientsService({ db, secretBox, validate, cacheSeconds = 0
   return {
     async add(input: NewClient, actor: string): Promise<ClientSummary & { clientSecret?: string }> {
       const c = parse(input);
+      if (!(await findBrandRow(db, c.brand))) throw new AppError('brands.not_found', { detail: c.brand });
       const clientId = randomBytes(12).toString('base64url');
       const clientSecret = c.public ? undefined : randomBytes(32).toString('base64url');
       const row = await rowOf(clientId, clientSecret, c);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Db, DbOrTx } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
@@ -17,7 +17,19 @@ const PENDING_MINUTES = 15;
 
 export type Purpose = { purpose: 'login'; interactionUid: string } | { purpose: 'link'; accountId: string };
 
-export interface Pending { state: string; provider: UpstreamProvider; identity: UpstreamIdentity; binding: Purpose }
+export interface Pending {
+  state: string;
+  provider: UpstreamProvider;
+  identity: UpstreamIdentity;
+  binding: Purpose;
+  /** Set once the person proved an existing account in this login: the link waits for their yes. */
+  proven?: { accountId: string; amr: string } | undefined;
+}
+
+/** States and provider ids as CHUCS makes them; anything else is refused before any query. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{1,64}$/;
+
+const hashOf = (browserKey: string) => createHash('sha256').update(browserKey).digest('base64url');
 
 export type Federation = ReturnType<typeof createFederation>;
 
@@ -77,9 +89,14 @@ export function createFederation({ db, providers, settings, identity, secretBox,
   /** Stores the link and every identifier it proves; refreshes the sealed tokens. */
   async function attach(trx: DbOrTx, accountId: string, id: UpstreamIdentity, now: Date): Promise<void> {
     const tokens = secretBox.seal(JSON.stringify(id.tokens));
-    await trx('external_identities')
-      .insert({ account_id: accountId, provider: id.provider, subject: id.subject, claims: id.claims, tokens_enc: tokens, last_used_at: now })
-      .onConflict(['provider', 'subject']).merge({ claims: id.claims, tokens_enc: tokens, last_used_at: now });
+    const proves = JSON.stringify(id.identifiers);
+    // Refreshed only where it belongs to this account: never moved, never silently kept elsewhere.
+    const stored = await trx('external_identities')
+      .insert({ account_id: accountId, provider: id.provider, subject: id.subject, claims: id.claims, tokens_enc: tokens, last_used_at: now, proves })
+      .onConflict(['provider', 'subject']).merge({ claims: id.claims, tokens_enc: tokens, last_used_at: now, proves })
+      .where('external_identities.account_id', accountId)
+      .returning('id');
+    if (stored.length === 0) throw new AppError('federation.conflict', { detail: `${id.provider} identity belongs to another account` });
     for (const i of id.identifiers) {
       // A unionid arriving late for a known openid joins the same account: reconciled, not a second identity.
       await trx('identifiers')
@@ -104,8 +121,12 @@ export function createFederation({ db, providers, settings, identity, secretBox,
       return [...providers.values()].filter((p) => !allowed || allowed.includes(p.id));
     },
 
-    /** Starts a trip upstream; returns where to send the browser. */
-    async start(providerId: string, binding: Purpose): Promise<URL> {
+    /**
+     * Starts a trip upstream; returns where to send the browser. `browserKey` is a secret the
+     * starting browser holds (a cookie): the callback is accepted only from that browser, or
+     * anyone could hand a victim the upstream link and collect their identity.
+     */
+    async start(providerId: string, binding: Purpose, browserKey: string): Promise<URL> {
       const provider = providerOf(providerId);
       const request = {
         redirectUri: redirectUri(providerId),
@@ -117,21 +138,26 @@ export function createFederation({ db, providers, settings, identity, secretBox,
         state: request.state, provider: providerId, purpose: binding.purpose,
         interaction_uid: binding.purpose === 'login' ? binding.interactionUid : null,
         account_id: binding.purpose === 'link' ? binding.accountId : null,
-        nonce: request.nonce, code_verifier: request.codeVerifier,
+        nonce: request.nonce, code_verifier: request.codeVerifier, browser_hash: hashOf(browserKey),
         created_at: clock(), expires_at: new Date(clock().getTime() + PENDING_MINUTES * 60_000),
       });
       return provider.authorizationUrl(request);
     },
 
     /**
-     * The upstream's callback: redeems the code once and keeps what it proves for the next
-     * step, which must come from the browser that started (its interaction or account
-     * session). Returns that binding so the caller knows where the browser continues.
+     * The upstream's callback: redeems the code once, only in the browser that started the
+     * trip, and keeps what it proves for the next step (bound to that browser's interaction or
+     * account session too). Returns the binding so the caller knows where the browser goes on.
      */
-    async receive(providerId: string, params: URLSearchParams): Promise<{ state: string; binding: Purpose }> {
+    async receive(providerId: string, params: URLSearchParams, browserKey: string | undefined): Promise<{ state: string; binding: Purpose }> {
       const state = params.get('state') ?? '';
-      const row = await db('upstream_logins').where({ state, provider: providerId }).where('expires_at', '>', clock()).first();
-      if (!row || row.identity_enc) throw new AppError('federation.state_invalid', { detail: row ? 'callback replayed' : 'unknown or expired state' });
+      if (!TOKEN_SHAPE.test(state) || !TOKEN_SHAPE.test(providerId)) throw new AppError('federation.state_invalid', { detail: 'malformed state or provider' });
+      if (!browserKey) throw new AppError('federation.state_invalid', { detail: 'no upstream cookie: another browser, or cookies blocked' });
+      // Claimed atomically: a replayed or parallel callback finds nothing to claim.
+      const [row] = await db('upstream_logins')
+        .where({ state, provider: providerId, browser_hash: hashOf(browserKey) }).whereNull('claimed_at').where('expires_at', '>', clock())
+        .update({ claimed_at: clock() }).returning('*');
+      if (!row) throw new AppError('federation.state_invalid', { detail: 'unknown, expired, replayed, or from another browser' });
       const binding: Purpose = row.purpose === 'login' ? { purpose: 'login', interactionUid: row.interaction_uid } : { purpose: 'link', accountId: row.account_id };
       try {
         const identity = await providerOf(providerId).complete(params, {
@@ -150,11 +176,25 @@ export function createFederation({ db, providers, settings, identity, secretBox,
       const q = db('upstream_logins').whereNotNull('identity_enc').where('expires_at', '>', clock());
       if (binding.purpose === 'login') q.where({ purpose: 'login', interaction_uid: binding.interactionUid });
       else q.where({ purpose: 'link', account_id: binding.accountId });
-      if (state) q.where({ state });
+      if (state !== undefined) {
+        if (!TOKEN_SHAPE.test(state)) return undefined;
+        q.where({ state });
+      }
       const row = await q.orderBy('created_at', 'desc').first();
       if (!row) return undefined;
       const identity = JSON.parse(secretBox.open(row.identity_enc)) as UpstreamIdentity;
-      return { state: row.state, provider: providerOf(row.provider), identity, binding };
+      const proven = row.proven_account_id ? { accountId: row.proven_account_id, amr: row.proven_amr } : undefined;
+      return { state: row.state, provider: providerOf(row.provider), identity, binding, proven };
+    },
+
+    /** Records that the person proved this account in the login; the link waits for their confirmation. */
+    async prove(pending: Pending, accountId: string, amr: string): Promise<void> {
+      await db('upstream_logins').where({ state: pending.state }).update({ proven_account_id: accountId, proven_amr: amr });
+    },
+
+    /** Drops a pending identity: the person said no, or it could not be used. */
+    async cancel(pending: Pending): Promise<void> {
+      await db('upstream_logins').where({ state: pending.state }).delete();
     },
 
     /** What the rules say about a pending identity, given the person's choice if any. */
@@ -174,14 +214,18 @@ export function createFederation({ db, providers, settings, identity, secretBox,
       const now = clock();
       const upstream = pending.identity;
       const detail = { provider: upstream.provider };
-      if (decision.kind === 'conflict' || decision.kind === 'choose') {
-        if (decision.kind === 'conflict') {
-          await recordAudit(db, { actor: 'anonymous', action: 'upstream.conflict', ip: by.ip, userAgent: by.userAgent, detail: { ...detail, reason: decision.reason, accounts: decision.accountIds } });
-        }
-        throw new AppError(decision.kind === 'conflict' ? 'federation.conflict' : 'request.invalid', { detail: `decision ${decision.kind}` });
+      if (decision.kind === 'choose') throw new AppError('request.invalid', { detail: 'the person has not chosen yet' });
+      if (decision.kind === 'conflict') {
+        // Used up: the same evidence would conflict again at every later sign-in in this login.
+        await db('upstream_logins').where({ state: pending.state }).delete();
+        await recordAudit(db, { actor: 'anonymous', action: 'upstream.conflict', ip: by.ip, userAgent: by.userAgent, detail: { ...detail, reason: decision.reason, accounts: decision.accountIds } });
+        throw new AppError(decision.reason === 'other_identity_of_provider' ? 'federation.other_identity_linked' : 'federation.conflict', { detail: decision.reason });
       }
       const result = await db.transaction(async (trx) => {
-        await trx('upstream_logins').where({ state: pending.state }).delete();
+        // Consumed once: a double-submitted "create" finds nothing the second time.
+        if (await trx('upstream_logins').where({ state: pending.state }).delete() === 0) {
+          throw new AppError('federation.state_invalid', { detail: 'pending identity already used' });
+        }
         if (decision.kind === 'create') {
           const account = await identity.createAccount({
             identifiers: trustedContacts(upstream, trustOf(upstream.provider)),
@@ -217,7 +261,12 @@ export function createFederation({ db, providers, settings, identity, secretBox,
         const row = await trx('external_identities').where({ id: externalId, account_id: accountId }).first();
         if (!row) throw new AppError('federation.link_not_found');
         await trx('external_identities').where({ id: externalId }).delete();
-        await trx('identifiers').where({ account_id: accountId, source: `upstream:${row.provider}` }).delete();
+        // Exactly what this identity proved (a merge-engine unionid too), unless another link still proves it.
+        const others: Array<{ proves: Array<{ kind: string; value: string }> }> = await trx('external_identities').where({ account_id: accountId }).select('proves');
+        const stillProven = new Set(others.flatMap((o) => o.proves.map((i) => `${i.kind}\u0000${i.value}`)));
+        for (const i of (row.proves as Array<{ kind: string; value: string }>)) {
+          if (!stillProven.has(`${i.kind}\u0000${i.value}`)) await trx('identifiers').where({ account_id: accountId, kind: i.kind, value: i.value }).delete();
+        }
         if (!await canSignIn(trx, accountId)) throw new AppError('identity.last_sign_in_method');
         await recordAudit(trx, { ...by, action: 'upstream.unlinked', subject: accountId, detail: { provider: row.provider } });
       });

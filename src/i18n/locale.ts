@@ -2,9 +2,10 @@ import type { Locale } from '../errors.ts';
 
 /**
  * zh-CN first: English only when the person asks for it, through the OIDC `ui_locales`
- * parameter or, failing that, the browser's Accept-Language.
+ * parameter or, failing that, the browser's Accept-Language. When neither names Chinese or
+ * English, `fallback` (the brand's default language).
  */
-export function pickLocale(uiLocales: string | undefined, acceptLanguage: string | undefined): Locale {
+export function pickLocale(uiLocales: string | undefined, acceptLanguage: string | undefined, fallback: Locale = 'zh-CN'): Locale {
   const wanted = [
     ...(uiLocales ?? '').split(/\s+/),
     ...(acceptLanguage ?? '').split(',').map((p) => p.split(';')[0]!.trim()),
@@ -14,5 +15,5 @@ export function pickLocale(uiLocales: string | undefined, acceptLanguage: string
     if (lang.startsWith('zh')) return 'zh-CN';
     if (lang.startsWith('en')) return 'en';
   }
-  return 'zh-CN';
+  return fallback;
 }

@@ -7,6 +7,11 @@ import type { PasswordLogin } from '../auth/password-login.ts';
 import { parseCodeTarget, type CodeLogin } from '../auth/code-login.ts';
 import type { Config } from '../config/schema.ts';
 import type { Federation, Pending } from '../federation/federation.service.ts';
+import { upstreamBrowserKey } from '../federation/upstream.routes.ts';
+import type { IdentityService } from '../identity/identity.service.ts';
+import { maskTarget } from '../codes/codes.service.ts';
+import type { Brand, BrandsService } from '../brands/brands.service.ts';
+import { loginMethodsOf, type LoginMethod } from '../clients/clients.service.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import type { Db } from '../db/database.ts';
 import type { Views } from '../http/views.ts';
@@ -17,11 +22,21 @@ import { t, type MessageKey } from '../i18n/messages.ts';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+/** The app an interaction is for, as its pages need it. */
+interface App {
+  name: string;
+  brand: Brand;
+  methods: LoginMethod[];
+  upstreams: string[] | undefined;
+}
+
 export interface InteractionDeps {
   provider: Provider;
   passwordLogin: PasswordLogin;
   codeLogin: CodeLogin;
   federation: Federation;
+  identity: IdentityService;
+  brands: BrandsService;
   db: Db;
   legal: Config['legal'];
   views: Views;
@@ -43,19 +58,35 @@ export interface InteractionDeps {
  * | any     |               | /abort                       | access_denied to the client |
  *
  * First-party clients reach consent only when the app itself asks for it with prompt=consent
- * (see loadExistingGrant).
+ * (see loadExistingGrant). The pages wear the app's brand; an app may allow only some ways
+ * of signing in (a TV app: codes only), and the POSTs of the others are refused.
  */
-export function createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, db, legal, views, csrf }: InteractionDeps): Router {
+export function createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, identity, brands, db, legal, views, csrf }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   router.use(formBody());
 
+  /** Set by loadInteraction, which every route starts with. */
+  const appOf = (ctx: Context) => ctx.state.app as App;
+
   const localeOf = (ctx: Context, details?: Details) =>
-    pickLocale(details?.params.ui_locales as string | undefined, ctx.get('accept-language'));
+    pickLocale(details?.params.ui_locales as string | undefined, ctx.get('accept-language'), (ctx.state.app as App | undefined)?.brand.defaultLocale);
+
+  async function loadApp(details: Details): Promise<App> {
+    const client = await provider.Client.find(String(details.params.client_id));
+    const metadata = client?.metadata();
+    return {
+      name: client?.clientName ?? String(details.params.client_id),
+      brand: await brands.brandFor(metadata?.chucs_brand),
+      methods: loginMethodsOf(metadata),
+      upstreams: metadata?.chucs_upstreams as string[] | undefined,
+    };
+  }
 
   async function loadInteraction(ctx: Context): Promise<Details> {
     try {
       const details = await provider.interactionDetails(ctx.req, ctx.res);
       if (details.uid !== ctx.params.uid) throw new AppError('interaction.expired', { detail: 'uid does not match the cookie' });
+      ctx.state.app = await loadApp(details);
       return details;
     } catch (err) {
       if (err instanceof oidcErrors.SessionNotFound) throw new AppError('interaction.expired', { detail: err.message });
@@ -69,30 +100,33 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, fe
     }
   }
 
-  async function clientName(details: Details): Promise<string> {
-    const client = await provider.Client.find(String(details.params.client_id));
-    return client?.clientName ?? String(details.params.client_id);
-  }
-
   function render(ctx: Context, details: Details, view: string, titleKey: MessageKey, data: Record<string, unknown>, titleVars: Record<string, string> = {}) {
     const locale = localeOf(ctx, details);
+    const { brand } = appOf(ctx);
     ctx.type = 'html';
-    ctx.body = views.render(view, locale, { title: t(locale, titleKey, titleVars), uid: details.uid, csrf: csrf.token(details.uid), legal, ...data });
+    ctx.body = views.render(view, locale, {
+      title: t(locale, titleKey, titleVars), uid: details.uid, csrf: csrf.token(details.uid), brand, legal: { ...legal, ...brand.legal }, ...data,
+    });
   }
 
   /** The upstreams this app lets people sign in with (all configured ones unless it names some). */
-  async function upstreamsFor(details: Details) {
-    const client = await provider.Client.find(String(details.params.client_id));
-    return federation.available(client?.metadata().chucs_upstreams as string[] | undefined);
+  async function upstreamsFor(ctx: Context) {
+    const app = appOf(ctx);
+    return app.methods.includes('upstream') ? federation.available(app.upstreams) : [];
+  }
+
+  function assertMethod(ctx: Context, method: LoginMethod) {
+    if (!appOf(ctx).methods.includes(method)) throw new AppError('auth.method_not_allowed', { detail: `${method} not allowed for this app` });
   }
 
   async function showLogin(ctx: Context, details: Details, extra: { error?: string; identifier?: string; target?: string; passwordOpen?: boolean } = {}) {
     const pending = await federation.pending({ purpose: 'login', interactionUid: details.uid });
     const locale = localeOf(ctx, details);
     render(ctx, details, 'login', 'login.title', {
-      clientName: await clientName(details), identifier: '', target: '', passwordOpen: false,
-      upstreams: pending ? [] : (await upstreamsFor(details)).map((u) => ({ id: u.id, name: u.name[locale === 'en' ? 'en' : 'zh'] })),
+      clientName: appOf(ctx).name, methods: appOf(ctx).methods, identifier: '', target: '', passwordOpen: false,
+      upstreams: pending ? [] : (await upstreamsFor(ctx)).map((u) => ({ id: u.id, name: u.name[locale === 'en' ? 'en' : 'zh'] })),
       pendingUpstream: pending ? pending.provider.name[locale === 'en' ? 'en' : 'zh'] : undefined,
+      pendingNickname: pending?.identity.profile.nickname ?? '',
       ...extra,
     });
   }
@@ -115,16 +149,26 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, fe
         detail: { method: 'upstream', provider: pending.identity.provider, client: String(details.params.client_id) },
       });
     }
-    const amr = choice && 'provenAccount' in choice ? ['fed', ...(ctx.state.amr as string[])] : ['fed'];
+    const amr = choice && 'provenAccount' in choice && pending.proven ? ['fed', pending.proven.amr] : ['fed'];
     await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId, amr, remember: true } }, { mergeWithLastSubmission: false });
   }
 
-  /** After a password or code sign-in: link the upstream identity waiting in this login, if any. */
+  /**
+   * After a password or code sign-in. With an upstream identity waiting in this login, the
+   * person is asked first whether to link it to the account they just proved: on a shared
+   * browser, the identity may be someone else's who left the page half-way.
+   */
   async function signedIn(ctx: Context, details: Details, accountId: string, amr: string) {
     const pending = await federation.pending({ purpose: 'login', interactionUid: details.uid });
     if (pending) {
-      ctx.state.amr = [amr];
-      return finishWithUpstream(ctx, details, pending, { provenAccount: accountId });
+      await federation.prove(pending, accountId, amr);
+      const account = await identity.getAccount(accountId);
+      const shown = account?.identifiers.find((i) => i.is_primary && i.verified) ?? account?.identifiers[0];
+      const locale = localeOf(ctx, details);
+      return render(ctx, details, 'upstream-confirm', 'login.link_title', {
+        provider: pending.provider.name[locale === 'en' ? 'en' : 'zh'], nickname: pending.identity.profile.nickname ?? '',
+        account: shown ? maskTarget(shown.value) : '',
+      });
     }
     await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId, amr: [amr], remember: true } }, { mergeWithLastSubmission: false });
   }
@@ -141,10 +185,11 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, fe
     return err.publicMessage(localeOf(ctx, details));
   }
 
-  async function atLoginPrompt(ctx: Context): Promise<{ details: Details; body: Record<string, unknown> }> {
+  async function atLoginPrompt(ctx: Context, method: LoginMethod): Promise<{ details: Details; body: Record<string, unknown> }> {
     const details = await loadInteraction(ctx);
     assertCsrf(ctx, details);
     if (details.prompt.name !== 'login') throw new AppError('request.invalid', { detail: 'not at the login prompt' });
+    assertMethod(ctx, method);
     return { details, body: ctx.request.body as Record<string, unknown> };
   }
 
@@ -165,14 +210,14 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, fe
       const scopes = String(details.params.scope ?? 'openid').split(' ')
         .filter((s) => ['openid', 'profile', 'email', 'phone', 'offline_access'].includes(s))
         .map((s) => t(locale, `scope.${s}` as MessageKey));
-      const name = await clientName(details);
+      const { name } = appOf(ctx);
       return render(ctx, details, 'consent', 'consent.title', { clientName: name, scopes }, { app: name });
     }
     throw new AppError('request.invalid', { detail: `unknown prompt ${details.prompt.name}` });
   });
 
   router.post('/code/send', async (ctx) => {
-    const { details, body } = await atLoginPrompt(ctx);
+    const { details, body } = await atLoginPrompt(ctx, 'code');
     const target = field(body, 'target');
     let sent;
     try {
@@ -187,7 +232,7 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, fe
   });
 
   router.post('/code/verify', async (ctx) => {
-    const { details, body } = await atLoginPrompt(ctx);
+    const { details, body } = await atLoginPrompt(ctx, 'code');
     const target = field(body, 'target');
     let result;
     try {
@@ -201,15 +246,16 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, fe
   });
 
   router.post('/upstream/:upstream/start', async (ctx) => {
-    const { details } = await atLoginPrompt(ctx);
+    const { details } = await atLoginPrompt(ctx, 'upstream');
     const upstream = String(ctx.params.upstream);
-    if (!(await upstreamsFor(details)).some((u) => u.id === upstream)) throw new AppError('federation.unknown_provider', { detail: `${upstream} not allowed for this app` });
-    ctx.redirect((await federation.start(upstream, { purpose: 'login', interactionUid: details.uid })).href);
+    if (!(await upstreamsFor(ctx)).some((u) => u.id === upstream)) throw new AppError('federation.unknown_provider', { detail: `${upstream} not allowed for this app` });
+    ctx.redirect((await federation.start(upstream, { purpose: 'login', interactionUid: details.uid }, upstreamBrowserKey(ctx))).href);
   });
 
   router.get('/upstream/:state', async (ctx) => {
     const details = await loadInteraction(ctx);
     if (details.prompt.name !== 'login') throw new AppError('request.invalid', { detail: 'not at the login prompt' });
+    assertMethod(ctx, 'upstream');
     const pending = await federation.pending({ purpose: 'login', interactionUid: details.uid }, String(ctx.params.state));
     if (!pending) throw new AppError('federation.state_invalid', { detail: 'no upstream identity for this login' });
     const decision = await federation.decide(pending);
@@ -217,15 +263,34 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, fe
     await finishWithUpstream(ctx, details, pending);
   });
 
+  /** The person confirms linking the upstream identity to the account they just proved. */
+  router.post('/upstream/link', async (ctx) => {
+    const { details } = await atLoginPrompt(ctx, 'upstream');
+    const pending = await federation.pending({ purpose: 'login', interactionUid: details.uid });
+    if (!pending?.proven) throw new AppError('federation.state_invalid', { detail: 'nothing proven to link' });
+    await finishWithUpstream(ctx, details, pending, { provenAccount: pending.proven.accountId });
+  });
+
+  /** Or declines: signed in to the account they proved, the upstream identity dropped. */
+  router.post('/upstream/skip', async (ctx) => {
+    const { details } = await atLoginPrompt(ctx, 'upstream');
+    const pending = await federation.pending({ purpose: 'login', interactionUid: details.uid });
+    if (!pending?.proven) throw new AppError('federation.state_invalid', { detail: 'nothing proven to skip' });
+    await federation.cancel(pending);
+    await provider.interactionFinished(ctx.req, ctx.res, {
+      login: { accountId: pending.proven.accountId, amr: [pending.proven.amr], remember: true },
+    }, { mergeWithLastSubmission: false });
+  });
+
   router.post('/upstream/create', async (ctx) => {
-    const { details } = await atLoginPrompt(ctx);
+    const { details } = await atLoginPrompt(ctx, 'upstream');
     const pending = await federation.pending({ purpose: 'login', interactionUid: details.uid });
     if (!pending) throw new AppError('federation.state_invalid', { detail: 'no upstream identity for this login' });
     await finishWithUpstream(ctx, details, pending, { create: true });
   });
 
   router.post('/login', async (ctx) => {
-    const { details, body } = await atLoginPrompt(ctx);
+    const { details, body } = await atLoginPrompt(ctx, 'password');
     const identifier = field(body, 'identifier');
     const password = typeof body.password === 'string' ? body.password : '';
     let accountId: string;

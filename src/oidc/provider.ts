@@ -8,6 +8,9 @@ import { t } from '../i18n/messages.ts';
 import { SCOPE_CLAIMS, accountClaims } from './claims.ts';
 import { oauthErrorWords } from './oauth-errors.ts';
 import type { PrivateJwks } from './keys.ts';
+import type { Devices, DeviceFacts } from '../devices/devices.service.ts';
+import { BadDeviceParams, DEVICE_PARAMS, deviceFactsOf } from '../devices/device-params.ts';
+import { registerAnonymousDeviceGrant, anonymousSubjectClaims } from '../devices/anonymous-grant.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -17,6 +20,7 @@ export interface ProviderDeps {
   identity: IdentityService;
   views: Views;
   logger: Logger;
+  devices: Devices;
   /** An account's ids in a legacy source (for apps replacing that source). */
   legacyIdsOf: (accountId: string, source: string) => Promise<string[]>;
 }
@@ -52,10 +56,13 @@ function isFirstParty(client: { metadata(): Record<string, unknown> } | undefine
  * oidc-provider configured for CHUCS. Protocol work stays in oidc-provider: this only
  * says where data lives, which features are on, and how pages look.
  */
-export function createProvider({ config, jwks, cookieKeys, adapter, identity, views, logger, legacyIdsOf }: ProviderDeps): Provider {
+export function createProvider({ config, jwks, cookieKeys, adapter, identity, views, logger, devices, legacyIdsOf }: ProviderDeps): Provider {
+  // Themed by the app's brand when the page belongs to one (not the device code input page).
+  // oidc-provider does not wait for these pages, so the brand comes from memory.
   const page = (ctx: KoaContextWithOIDC, name: string, title: string, data: Record<string, unknown>) => {
     ctx.type = 'html';
-    ctx.body = views.render(name, localeOf(ctx), { title, ...data });
+    const brand = views.brandOf(ctx.oidc?.client?.metadata().chucs_brand);
+    ctx.body = views.render(name, localeOf(ctx), { title, ...data, ...(brand ? { brand } : {}) });
   };
 
   const configuration: Configuration = {
@@ -70,7 +77,7 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
     scopes: ['openid', 'offline_access', 'profile', 'email', 'phone'],
     responseTypes: ['code', 'none'], // no implicit or hybrid flows: tokens never travel in the URL
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', token_endpoint_auth_method: 'client_secret_basic' },
-    extraClientMetadata: { properties: ['chucs_first_party', 'chucs_brand', 'chucs_legacy_source', 'chucs_upstreams'] },
+    extraClientMetadata: { properties: ['chucs_first_party', 'chucs_brand', 'chucs_legacy_source', 'chucs_upstreams', 'chucs_login_methods'] },
 
     async findAccount(ctx, sub) {
       const account = await identity.getAccount(sub);
@@ -106,6 +113,13 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
       if (hostAllowed(new URL(String(url)).hostname, config.privateNetworkHosts)) delete (options as { dispatcher?: unknown }).dispatcher;
       return globalThis.fetch(url, options);
     },
+
+    async extraTokenClaims(ctx, token) {
+      return anonymousSubjectClaims(ctx as unknown as { state?: Record<string, unknown> }, token);
+    },
+
+    // A device client names the device it runs on (device-params.ts) with its device authorization request.
+    extraParams: [...DEVICE_PARAMS],
 
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     rotateRefreshToken: true,
@@ -162,11 +176,32 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
           const error = !err ? undefined : (err as Error).name === 'AbortedError' ? t(locale, 'device.cancelled') : t(locale, 'device.invalid_code');
           page(ctx, 'device-input', t(locale, 'device.title'), { form, error });
         },
-        async userCodeConfirmSource(ctx, form, client, _deviceInfo, userCode) {
-          page(ctx, 'device-confirm', t(localeOf(ctx), 'device.title'), { form, userCode, clientName: client.clientName ?? client.clientId });
+        // What the device said about itself with its request (MAC, model, room), kept with the
+        // device code: shown when the person confirms, and bound to them once they approve.
+        deviceInfo(ctx) {
+          let device: DeviceFacts | undefined;
+          try {
+            device = deviceFactsOf(ctx.oidc.params as Record<string, unknown>);
+          } catch (err) {
+            if (err instanceof BadDeviceParams) throw new errors.InvalidRequest(err.message);
+            throw err;
+          }
+          return { ip: ctx.ip, ua: ctx.get('user-agent'), ...(device ? { device } : {}) };
+        },
+        async userCodeConfirmSource(ctx, form, client, deviceInfo, userCode) {
+          const device = (deviceInfo as { device?: DeviceFacts }).device;
+          page(ctx, 'device-confirm', t(localeOf(ctx), 'device.title'), {
+            form, userCode, clientName: client.clientName ?? client.clientId, model: device?.model, room: device?.room,
+          });
         },
         async successSource(ctx) {
           const locale = localeOf(ctx);
+          const code = ctx.oidc.deviceCode as unknown as { accountId: string; clientId: string; deviceInfo?: { device?: DeviceFacts } } | undefined;
+          if (code?.deviceInfo?.device) {
+            await devices.bind(code.deviceInfo.device, code.accountId, {
+              actor: `account:${code.accountId}`, ip: ctx.ip, userAgent: ctx.get('user-agent'), clientId: code.clientId,
+            });
+          }
           page(ctx, 'message', t(locale, 'device.title'), { message: t(locale, 'device.done') });
         },
       },
@@ -204,6 +239,7 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
     }
     await next();
   });
+  registerAnonymousDeviceGrant(provider, devices);
   provider.on('server_error', (ctx, err) => logger.error({ err, requestId: ctx.state?.requestId }, 'oidc-provider server_error'));
   provider.on('backchannel.error', (_ctx, err, client) => logger.warn({ err: (err as Error).message, client: client.clientId }, 'back-channel logout delivery failed'));
   return provider;

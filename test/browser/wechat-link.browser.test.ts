@@ -57,12 +57,16 @@ test('first WeChat sign-in, linked to an existing Changhong ID by SMS code', asy
     await page.getByRole('button', { name: '微信登录' }).click();
 
     // Back from WeChat: first time here, so CHUCS asks; the person signs in to their own ID.
-    await page.getByText('这是你第一次用微信登录长虹ID').waitFor();
+    await page.getByText('这是你第一次用微信（扫码的人）登录长虹ID').waitFor();
     await saveScreenshot(page, 'wechat-first-time-phone');
     await page.getByLabel('手机号或邮箱').fill('138 0013 8600');
     await page.getByRole('button', { name: '获取验证码' }).click();
     await page.getByLabel('6 位验证码').fill(server.lastCode('+8613800138600'));
     await page.getByRole('button', { name: '登录', exact: true }).click();
+    // Asked before the WeChat joins the account just proved.
+    await page.getByText('要把微信账号“扫码的人”关联到长虹ID 138****8600 吗？').waitFor();
+    await saveScreenshot(page, 'wechat-link-confirm-phone');
+    await page.getByRole('button', { name: '关联并继续' }).click();
     await page.waitForURL((url) => url.href.startsWith(shopUrl));
 
     const landed = new URL(page.url());

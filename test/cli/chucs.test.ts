@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, cliEnvironment } from '../support/cli.ts';
@@ -16,6 +17,10 @@ async function storedClient(env: Record<string, string>, clientId: string) {
 }
 
 const env = cliEnvironment();
+
+// Each test starts several CLI processes, each opening the database (and the first one
+// migrating it): seconds apiece on a loaded machine.
+jest.setTimeout(180_000);
 
 test('clients add prints the secret once and stores it encrypted', async () => {
   const added = await runCli(['--json', 'clients', 'add', '--name', '长虹商城', '--redirect-uri', 'https://mall.example.com/cb', '--first-party'], env);
@@ -120,4 +125,68 @@ test('codes status shows the hourly count and an open breaker; close-breaker clo
   expect(closed).toMatchObject({ code: 0, stdout: expect.stringContaining('codes are sent again') });
   expect(JSON.parse((await runCli(['--json', 'codes', 'status'], env)).stdout).channels[0].breaker).toBeNull();
   expect((await runCli(['codes', 'close-breaker', 'fax'], env)).code).toBe(2);
+});
+
+test('brands add, show, update, list; an app joins a brand with its own sign-in methods; a brand in use is not removed', async () => {
+  const added = await runCli(['--json', 'brands', 'add', '--id', 'meiling', '--name-zh', '美菱', '--name-en', 'MeiLing',
+    '--primary-color', '#0067B1', '--logo-url', 'https://meiling.example/logo.svg', '--terms-url', 'https://meiling.example/terms', '--region', 'cn'], env);
+  expect(added.stderr).toBe('');
+  expect(added.code).toBe(0);
+  expect(JSON.parse(added.stdout)).toMatchObject({ id: 'meiling', name: { zh: '美菱', en: 'MeiLing' }, colors: { primary: '#0067b1' }, defaultLocale: 'zh-CN' });
+
+  const bad = await runCli(['brands', 'add', '--id', 'chiq', '--name-zh', 'CHiQ', '--primary-color', 'blue'], env);
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toMatch(/brands\.invalid: colors\.primary: a colour like #e60012/);
+
+  const updated = await runCli(['--json', 'brands', 'update', 'meiling', '--default-locale', 'en', '--logo-url', ''], env);
+  expect(updated.code).toBe(0);
+  expect(JSON.parse(updated.stdout)).toMatchObject({ defaultLocale: 'en', logoUrl: null, colors: { primary: '#0067b1' }, legal: { termsUrl: 'https://meiling.example/terms' } });
+  expect((await runCli(['brands', 'update', 'meiling'], env)).code).toBe(2);
+
+  const shown = await runCli(['brands', 'show', 'meiling'], env);
+  expect(shown.stdout).toMatch(/name:\s+美菱 \/ MeiLing/);
+  expect(shown.stdout).toMatch(/default language:\s+en/);
+  const listed = await runCli(['--json', 'brands', 'list'], env);
+  expect(JSON.parse(listed.stdout).map((b: { id: string }) => b.id)).toEqual(['changhong', 'meiling']);
+
+  const tv = await runCli(['--json', 'clients', 'add', '--name', '美菱电视', '--public', '--brand', 'meiling', '--redirect-uri', 'https://tv.example/cb', '--login-method', 'code'], env);
+  expect(tv.code).toBe(0);
+  const client = JSON.parse(tv.stdout);
+  expect(client).toMatchObject({ brand: 'meiling', loginMethods: ['code'] });
+  expect((await storedClient(env, client.clientId)).metadata.chucs_login_methods).toEqual(['code']);
+  expect((await runCli(['clients', 'show', client.clientId], env)).stdout).toMatch(/sign-in methods:\s+code\n/);
+  expect((await runCli(['clients', 'add', '--name', 'x', '--redirect-uri', 'https://x.example/cb', '--login-method', 'fax'], env)).code).toBe(2);
+  const unknownBrand = await runCli(['clients', 'add', '--name', 'x', '--redirect-uri', 'https://x.example/cb', '--brand', 'nope'], env);
+  expect(unknownBrand.code).toBe(1);
+  expect(unknownBrand.stderr).toContain('brands.not_found');
+
+  const inUse = await runCli(['brands', 'remove', 'meiling'], env);
+  expect(inUse.code).toBe(3);
+  expect(inUse.stderr).toContain('brands.in_use');
+  expect((await runCli(['brands', 'remove', 'changhong'], env)).code).toBe(3);
+  await runCli(['clients', 'remove', client.clientId], env);
+  expect((await runCli(['brands', 'remove', 'meiling'], env)).code).toBe(0);
+  expect((await runCli(['brands', 'show', 'meiling'], env)).stderr).toContain('brands.not_found');
+});
+
+test('devices show lists who a TV is bound to; devices resold unbinds it from everyone, after confirmation', async () => {
+  await runCli(['migrate'], env);
+  const db = await openDatabase(env.DATABASE_URL
+    ? { url: env.DATABASE_URL, schema: env.CHUCS_DB_SCHEMA }
+    : { dataDir: path.join(env.CHUCS_DATA_DIR!, 'pgdata') });
+  try {
+    await db('accounts').insert([{ id: 'cli-device-a' }, { id: 'cli-device-b' }]);
+    const [device] = await db('devices').insert({ mac: '00e04c6800aa', type: 'tv', model: '长虹 D8' }).returning('id');
+    await db('device_bindings').insert([{ device_id: device.id, account_id: 'cli-device-a', source: 'test' }, { device_id: device.id, account_id: 'cli-device-b', source: 'test' }]);
+  } finally {
+    await db.destroy();
+  }
+  const shown = await runCli(['--json', 'devices', 'show', '00:E0:4C:68:00:AA'], env);
+  expect(shown.code).toBe(0);
+  expect(JSON.parse(shown.stdout).bindings.map((b: { accountId: string }) => b.accountId).sort()).toEqual(['cli-device-a', 'cli-device-b']);
+  expect((await runCli(['devices', 'resold', '00e04c6800aa'], env)).code).toBe(3); // no terminal, no --yes: nothing changes
+  const resold = await runCli(['--json', 'devices', 'resold', '00e04c6800aa', '--yes'], env);
+  expect(JSON.parse(resold.stdout)).toEqual({ mac: '00e04c6800aa', unbound: 2 });
+  expect(JSON.parse((await runCli(['--json', 'devices', 'show', '00e04c6800aa'], env)).stdout).bindings).toEqual([]);
+  expect((await runCli(['devices', 'show', 'zz'], env)).code).toBe(2);
 });

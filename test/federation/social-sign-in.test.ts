@@ -106,7 +106,7 @@ const wechatPerson = (n: string, unionid?: string): WechatPerson => ({ openid: `
 test('a new person through WeChat: asked, creates a Changhong ID holding the openid and unionid; the next time goes straight in', async () => {
   wechat.signInAs(wechatPerson('1', 'oUnion-1'));
   const trip = await viaUpstream('wechat');
-  expect(trip.res.text).toContain('这是你第一次用微信登录长虹ID');
+  expect(trip.res.text).toContain('这是你第一次用微信（微信用户1）登录长虹ID');
   const claims = await createNew(trip);
   expect(claims.amr).toEqual(['fed']);
   const account = (await accountOf(claims.sub))!;
@@ -148,8 +148,11 @@ test('link to an existing Changhong ID by its password', async () => {
   const existing = await server.addUser({ phone: '+8613800138500', password: 'correct horse battery staple' });
   wechat.signInAs(wechatPerson('2', 'oUnion-2'));
   const trip = await viaUpstream('wechat');
-  const linked = await trip.agent.post(`/interaction/${trip.uid}/login`).type('form')
+  const proven = await trip.agent.post(`/interaction/${trip.uid}/login`).type('form')
     .send({ _csrf: csrfOf(trip.res.text), identifier: '13800138500', password: 'correct horse battery staple' });
+  // Asked before linking, with the WeChat nickname and the account it would join.
+  expect(proven.text).toContain('要把微信账号“微信用户2”关联到长虹ID 138****8500 吗？');
+  const linked = await trip.agent.post(`/interaction/${trip.uid}/upstream/link`).type('form').send({ _csrf: csrfOf(proven.text) });
   const claims = await toApp(trip, linked);
   expect(claims.sub).toBe(existing);
   expect(claims.amr).toEqual(['fed', 'pwd']);
@@ -163,9 +166,12 @@ test('link to an existing Changhong ID by an SMS code', async () => {
   weibo.signInAs({ uid: '2000000001', screen_name: '要关联的微博' });
   const trip = await viaUpstream('weibo');
   const sent = await trip.agent.post(`/interaction/${trip.uid}/code/send`).type('form').send({ _csrf: csrfOf(trip.res.text), target: '13800138501' });
-  const linked = await trip.agent.post(`/interaction/${trip.uid}/code/verify`).type('form')
+  const proven = await trip.agent.post(`/interaction/${trip.uid}/code/verify`).type('form')
     .send({ _csrf: csrfOf(sent.text), target: '13800138501', code: server.lastCode('+8613800138501') });
-  expect((await toApp(trip, linked)).sub).toBe(existing);
+  const linked = await trip.agent.post(`/interaction/${trip.uid}/upstream/link`).type('form').send({ _csrf: csrfOf(proven.text) });
+  const claims = await toApp(trip, linked);
+  expect(claims.sub).toBe(existing);
+  expect(claims.amr).toEqual(['fed', 'sms']);
   expect((await accountOf(existing))!.identifiers.map((i) => i.kind)).toContain('weibo_uid');
 });
 
@@ -230,12 +236,12 @@ test('the callback only continues in the browser that started it (login CSRF)', 
   const leave = await agent.post(`/interaction/${uid}/upstream/wechat/start`).type('form').send({ _csrf: csrfOf(page.text) });
   const callback = await backFromUpstream(leave.headers.location!);
   const victim = browser(server.url);
-  const hop = await victim.get(callback);
-  expect(hop.status).toBe(302);
-  const stolen = await victim.get(hop.headers.location!);
+  const stolen = await victim.get(callback);
   expect(stolen.status).toBe(400);
   expect(stolen.text).toContain('登录请求已过期');
-  expect((await agent.get(callback)).status).toBe(400); // and a callback works once
+  const own = await agent.get(callback); // the browser that started still can, once
+  expect(own.status).toBe(302);
+  expect((await agent.get(callback)).status).toBe(400);
 });
 
 describe('upstream failures become clear pages with the way back, never a 500', () => {
@@ -323,4 +329,70 @@ describe('the account center: link and unlink', () => {
     const refused = await agent.get(done.headers.location!);
     expect(refused.status).toBe(409);
   });
+});
+
+test("an attacker's upstream link completed in the victim's browser gives the attacker nothing", async () => {
+  weibo.signInAs({ uid: '4000000001', screen_name: '受害者' }); // the victim is signed in at Weibo
+  const victimAccount = (await createNew(await viaUpstream('weibo'))).sub;
+  const attacker = browser(server.url);
+  const start = await attacker.get(authorizeUrl({ clientId: app.clientId, challenge: pkce().challenge }));
+  const uid = /\/interaction\/([^/?]+)/.exec(start.headers.location!)![1]!;
+  const page = await attacker.get(`/interaction/${uid}`);
+  const leave = await attacker.post(`/interaction/${uid}/upstream/weibo/start`).type('form').send({ _csrf: csrfOf(page.text) });
+  // The attacker sends the Weibo link to the victim, whose browser completes it.
+  weibo.signInAs({ uid: '4000000001', screen_name: '受害者' });
+  const callback = await backFromUpstream(leave.headers.location!);
+  expect((await browser(server.url).get(callback)).status).toBe(400);
+  const state = new URL(callback, server.url).searchParams.get('state');
+  const collect = await attacker.get(`/interaction/${uid}/upstream/${state}`);
+  expect(collect.status).toBe(400);
+  expect(await server.database.db('audit_log').where({ subject: victimAccount, action: 'login.succeeded' }).count('* as n').first()).toMatchObject({ n: 1 });
+});
+
+test('a WeChat left half-way on a shared browser is not linked to the next person without their yes', async () => {
+  const next = await server.addUser({ phone: '+8613800138505' });
+  wechat.signInAs(wechatPerson('7', 'oUnion-7'));
+  const trip = await viaUpstream('wechat'); // someone starts with their WeChat and walks away
+  const sent = await trip.agent.post(`/interaction/${trip.uid}/code/send`).type('form').send({ _csrf: csrfOf(trip.res.text), target: '13800138505' });
+  const proven = await trip.agent.post(`/interaction/${trip.uid}/code/verify`).type('form')
+    .send({ _csrf: csrfOf(sent.text), target: '13800138505', code: server.lastCode('+8613800138505') });
+  expect(proven.text).toContain('“微信用户7”');
+  const skipped = await trip.agent.post(`/interaction/${trip.uid}/upstream/skip`).type('form').send({ _csrf: csrfOf(proven.text) });
+  const claims = await toApp(trip, skipped);
+  expect(claims.sub).toBe(next);
+  expect(claims.amr).toEqual(['sms']);
+  expect(await server.database.db('external_identities').where({ account_id: next })).toEqual([]);
+});
+
+test('unlinking removes what the link proved, a merge-engine unionid too, and nothing else', async () => {
+  const merged = await server.chucs.identity.createAccount({
+    identifiers: [
+      { kind: 'phone', value: '+8613800138506', verified: true, source: 'merge' },
+      { kind: 'email', value: 'merged@example.com', verified: true, source: 'merge' },
+      { kind: 'wechat_unionid', value: 'oUnion-unlink', verified: true, source: 'merge' },
+    ],
+    actor: 'test',
+  });
+  wechat.signInAs(wechatPerson('8', 'oUnion-unlink'));
+  const trip = await viaUpstream('wechat');
+  expect((await toApp(trip)).sub).toBe(merged.id);
+  const home = await follow(trip.agent, server.url, '/account');
+  expect(home.path).toBe('/account');
+  const listed = await trip.agent.get('/account/linked');
+  const [link] = await server.database.db('external_identities').where({ account_id: merged.id });
+  expect((await submit(trip.agent, listed, `/account/linked/${link.id}/unlink`)).headers.location).toBe('/account/linked?done=unlinked');
+  expect((await accountOf(merged.id))!.identifiers.map((i) => i.kind).sort()).toEqual(['email', 'phone']);
+  wechat.signInAs(wechatPerson('8', 'oUnion-unlink'));
+  expect((await viaUpstream('wechat')).res.text).toContain('这是你第一次用微信'); // no longer opens the account
+});
+
+test('malformed states and providers are refused, never a server error', async () => {
+  const agent = browser(server.url);
+  for (const path of ['/upstream/callback/wechat?state=%00', '/upstream/callback/%00?state=x', '/upstream/callback/wechat?state=a&state=b', `/upstream/callback/wechat?state=${'x'.repeat(7000)}`]) {
+    expect([path, (await agent.get(path)).status]).toEqual([path, 400]);
+  }
+  const start = await agent.get(authorizeUrl({ clientId: app.clientId, challenge: pkce().challenge }));
+  const uid = /\/interaction\/([^/?]+)/.exec(start.headers.location!)![1]!;
+  await agent.get(`/interaction/${uid}`);
+  expect((await agent.get(`/interaction/${uid}/upstream/%00`)).status).toBe(400);
 });

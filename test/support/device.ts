@@ -1,4 +1,4 @@
-import { csrfOf, type Browser, type PasswordPerson } from './browser.ts';
+import { csrfOf, type Browser, type CodePerson, type PasswordPerson } from './browser.ts';
 import { formOn, submission } from './forms.ts';
 
 /** The path and query of a URL on the server at `base`. */
@@ -19,7 +19,7 @@ export async function enterDeviceCode(agent: Browser, base: string, userCode: st
  * The second screen of the device flow: a person opens /device on their phone, types the
  * code the TV shows, confirms, signs in (and consents) when asked. Returns the last page.
  */
-export async function approveDevice(agent: Browser, base: string, userCode: string, person: PasswordPerson): Promise<string> {
+export async function approveDevice(agent: Browser, base: string, userCode: string, person: PasswordPerson | CodePerson): Promise<string> {
   const confirmPage = await enterDeviceCode(agent, base, userCode);
   const confirm = formOn(confirmPage.text, { id: 'op.deviceConfirmForm' });
   let res = await agent.post(local(confirm.action, base)).type('form').send(submission(confirm));
@@ -30,9 +30,15 @@ export async function approveDevice(agent: Browser, base: string, userCode: stri
     }
     const interaction = /action="(\/interaction\/[^/"]+)\/(login|confirm)"/.exec(res.text);
     if (res.status !== 200 || !interaction) return res.text;
-    res = interaction[2] === 'login'
-      ? await agent.post(`${interaction[1]}/login`).type('form').send({ _csrf: csrfOf(res.text), identifier: person.identifier, password: person.password })
-      : await agent.post(`${interaction[1]}/confirm`).type('form').send({ _csrf: csrfOf(res.text) });
+    const csrf = csrfOf(res.text);
+    if (interaction[2] === 'confirm') {
+      res = await agent.post(`${interaction[1]}/confirm`).type('form').send({ _csrf: csrf });
+    } else if ('password' in person) {
+      res = await agent.post(`${interaction[1]}/login`).type('form').send({ _csrf: csrf, identifier: person.identifier, password: person.password });
+    } else {
+      await agent.post(`${interaction[1]}/code/send`).type('form').send({ _csrf: csrf, target: person.target });
+      res = await agent.post(`${interaction[1]}/code/verify`).type('form').send({ _csrf: csrf, target: person.target, code: person.readCode() });
+    }
   }
   throw new Error('too many steps in the device flow');
 }

@@ -96,6 +96,7 @@ export function scalarAt(object: unknown, path: string): string | undefined {
     if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
     value = (value as Record<string, unknown>)[key];
   }
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  // A number above 2^53 arrives rounded: two people could share it. Such an id must come as a string.
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
