@@ -5,6 +5,8 @@ import * as oneTimeCodes from './20261125090000_one_time_codes.ts';
 import * as upstreamLogins from './20261125110000_upstream_logins.ts';
 import * as deviceClaims from './20261125130000_device_claims.ts';
 import * as upstreamBinding from './20261125140000_upstream_binding.ts';
+import * as events from './20261125150000_events.ts';
+import * as deviceProof from './20261125160000_device_proof.ts';
 
 export interface SqlMigration {
   up: readonly string[];
@@ -18,4 +20,6 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: SqlMig
   ['20261125110000_upstream_logins', upstreamLogins],
   ['20261125130000_device_claims', deviceClaims],
   ['20261125140000_upstream_binding', upstreamBinding],
+  ['20261125150000_events', events],
+  ['20261125160000_device_proof', deviceProof],
 ];

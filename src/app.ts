@@ -26,6 +26,8 @@ import { createViews } from './http/views.ts';
 import { createCsrf } from './http/csrf.ts';
 import { createHttpApp } from './http/app.ts';
 import { createHealthRoutes } from './http/health.routes.ts';
+import { createMetricsRoutes } from './http/metrics.routes.ts';
+import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createAssetRoutes } from './http/assets.routes.ts';
 import { sweepThrottles } from './auth/throttle.repo.ts';
 import { legacyIdsOf } from './merge/legacy-ids.ts';
@@ -38,6 +40,9 @@ import { createUpstreamRoutes } from './federation/upstream.routes.ts';
 import { createLogoutNotifier } from './oidc/backchannel.ts';
 import { createDevices, type Devices } from './devices/devices.service.ts';
 import { createDeviceRoutes } from './devices/device.routes.ts';
+import { createEventsWorker, type EventsWorker } from './events/webhooks.ts';
+import { createAdminRoutes } from './admin/admin.routes.ts';
+import { createAdminAuth } from './admin/admin-auth.ts';
 
 export interface ChucsOptions {
   logger?: Logger;
@@ -64,6 +69,12 @@ export interface Chucs {
   app: Koa;
   /** Starts periodic sweeping of expired tokens and throttles. */
   startSweeper(): void;
+  /** Delivery of outbox events to the configured webhooks (`events.onDelivery` observes it). */
+  events: EventsWorker;
+  /** Starts delivering events to the webhooks; close() stops it. */
+  startEvents(): void;
+  /** Prometheus metrics (served at /metrics). */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -71,10 +82,23 @@ export function keysFileOf(config: Config): string {
   return config.keysFile ?? path.join(config.dataDir, 'jwks.json');
 }
 
-/** Opens the configured database (PGlite under a lock, or PostgreSQL) and migrates it. */
-export async function openConfiguredDatabase(config: Config): Promise<{ db: Db; release: () => void }> {
+/**
+ * Opens the configured database (PGlite under a lock, or PostgreSQL). `serving`: the server's
+ * pool, under the query timeout of `config.database`, migrated first on a connection of its
+ * own without that timeout (a migration, like the CLI's imports and merges, may run long).
+ */
+export async function openConfiguredDatabase(config: Config, { serving = false, logger }: { serving?: boolean; logger?: Logger } = {}): Promise<{ db: Db; release: () => void }> {
   if (config.databaseUrl) {
-    const db = await openDatabase({ url: config.databaseUrl, schema: config.databaseSchema });
+    const base = { url: config.databaseUrl, schema: config.databaseSchema, connectTimeoutMs: config.database.connectTimeoutMs, poolMax: config.database.poolMax, logger };
+    if (serving) {
+      const migrator = await openDatabase({ ...base, poolMax: 1 });
+      try {
+        await migrateLatest(migrator);
+      } finally {
+        await migrator.destroy();
+      }
+    }
+    const db = await openDatabase({ ...base, queryTimeoutMs: serving ? config.database.queryTimeoutMs : undefined });
     return { db, release: () => {} };
   }
   const release = lockDataDir(config.dataDir);
@@ -91,9 +115,10 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? (() => new Date());
   const secrets = resolveSecrets(config);
-  const opened = opts.db ? { db: opts.db, release: () => {} } : await openConfiguredDatabase(config);
+  const opened = opts.db ? { db: opts.db, release: () => {} } : await openConfiguredDatabase(config, { serving: true, logger });
   const { db } = opened;
   await migrateLatest(db);
+  const metrics = createMetrics({ db });
   const jwks = opts.jwks ?? await loadOrCreateKeys(keysFileOf(config), config.env !== 'production');
 
   const hasher = createPasswordHasher(config.argon2);
@@ -114,10 +139,10 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
     config, jwks, cookieKeys: secrets.cookieKeys, adapter: createAdapterFactory({ db, clients }), identity, views, logger,
     devices, legacyIdsOf: (accountId, source) => legacyIdsOf(db, accountId, source),
   });
-  const passwordLogin = createPasswordLogin({ db, identity, hasher, rules: config.throttle, clock });
+  const passwordLogin = createPasswordLogin({ db, identity, hasher, rules: config.throttle, clock, onSignIn: metrics.signIn });
   const messaging = createMessaging(config.messaging, logger);
-  const codes = createCodes({ db, senders: messaging, settings: config.codes, secret: secrets.encryptionKey, clock, logger });
-  const codeLogin = createCodeLogin({ db, identity, codes });
+  const codes = createCodes({ db, senders: messaging, settings: config.codes, secret: secrets.encryptionKey, clock, logger, onSend: metrics.codeSend });
+  const codeLogin = createCodeLogin({ db, identity, codes, onSignIn: metrics.signIn });
   const csrf = createCsrf(secrets.cookieKeys);
   const federation = createFederation({
     db, providers: createUpstreamProviders(config.upstreams, { logger }), settings: config.upstreams, identity, secretBox, issuer: config.issuer, clock,
@@ -126,20 +151,25 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
     issuer: config.issuer, providerUrl: config.accountCenter.providerUrl, encryptionKey: secrets.encryptionKey, jwks, clients,
   });
   await accountClient.register();
+  const notifyLogout = createLogoutNotifier({ db, provider, logger });
   const app = createHttpApp({
-    config, logger, views, provider, cookieKeys: secrets.cookieKeys,
+    config, logger, views, provider, cookieKeys: secrets.cookieKeys, metrics,
     routers: [
+      createAdminRoutes({ db, clients, brands, notifyLogout, requireScope: createAdminAuth({ issuer: config.issuer, jwks }), issuer: config.issuer }),
       createHealthRoutes({ db }),
+      createMetricsRoutes({ metrics, settings: config.metrics }),
       createAssetRoutes({ brands }),
-      createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, identity, brands, db, legal: config.legal, views, csrf }),
+      createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, identity, brands, db, legal: config.legal, views, csrf, onSignIn: metrics.signIn }),
       createUpstreamRoutes({ federation, views, logger }),
       createDeviceRoutes({ issuer: config.issuer, views }),
       createAccountRoutes({
-        db, config, identity, settings: createAccountSettings({ db, hasher }), clients, codes, federation, notifyLogout: createLogoutNotifier({ db, provider, logger }), client: accountClient, views, csrf, clock,
+        db, config, identity, settings: createAccountSettings({ db, hasher }), clients, codes, federation, notifyLogout, client: accountClient, views, csrf, clock,
       }),
     ],
   });
 
+  const events = createEventsWorker({ db, webhooks: config.webhooks, settings: config.events, jwks, logger });
+  events.onDelivery((outcome, subscriber) => metrics.webhookDelivery(outcome, subscriber));
   let sweeper: NodeJS.Timeout | undefined;
   return {
     config, logger, db, identity, clients, brands, codes, federation, devices, messaging, provider, app,
@@ -159,8 +189,14 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
       sweeper.unref();
       void sweep();
     },
+    events,
+    metrics,
+    startEvents() {
+      events.start();
+    },
     async close() {
       clearInterval(sweeper);
+      await events.stop();
       if (!opts.db) {
         await db.destroy();
         opened.release();

@@ -45,8 +45,17 @@ export const ERROR_CODES = {
   'federation.link_not_found': [404, '未找到该第三方账号。', 'That linked sign-in was not found.'],
   'federation.upstream_failed': [502, '第三方登录没有成功，请重试或换一种方式登录。', 'Signing in with that provider did not work. Please try again or use another way.'],
   'federation.upstream_denied': [400, '你取消了第三方登录。', 'You cancelled signing in with that provider.'],
+  'admin.bad_query': [400, '查询条件无效。', 'The search is not valid.'],
+  'admin.not_found': [404, '未找到。', 'Not found.'],
+  'admin.wrong_status': [409, '账号当前状态不允许该操作。', 'The account is not in a state that allows this.'],
+  'admin.unauthorized': [401, '需要有效的管理访问令牌。', 'A valid admin access token is needed.'],
+  'admin.forbidden': [403, '访问令牌缺少所需的权限。', 'The access token lacks the scope this needs.'],
+  'devices.unproven': [400, '这台设备无法验证身份，请在设备上重新开始。', 'This device could not prove who it is. Please start again on the device.'],
   'interaction.expired': [400, '登录请求已过期，请返回应用重新登录。', 'This sign-in request has expired. Please go back to the app and sign in again.'],
   'messaging.unavailable': [503, '验证码发送失败，请稍后再试。', 'The code could not be sent. Please try again later.'],
+  'metrics.unauthorized': [401, '需要有效的指标访问令牌。', 'A valid metrics token is needed.'],
+  'metrics.forbidden': [403, '指标只对内网地址开放（或配置 metrics.token）。', 'Metrics are served to private addresses only, unless metrics.token is set.'],
+  'service.unavailable': [503, '服务暂时不可用，请稍后再试。', 'The service is temporarily unavailable. Please try again in a moment.'],
   'internal': [500, '服务暂时出现问题，请稍后再试。', 'Something went wrong on our side. Please try again later.'],
 } as const satisfies Record<string, readonly [number, string, string]>;
 

@@ -2,9 +2,12 @@ import { createServer } from 'node:http';
 import { loadConfig, ConfigError, describeConfig } from './config/load.ts';
 import { createLogger } from './logger.ts';
 import { createChucs } from './app.ts';
+import { isDatabaseUnavailable } from './db/unavailable.ts';
 
 /** Time allowed for requests in flight to finish on SIGTERM before the process exits. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How often, while draining, connections whose requests have finished are closed. */
+const DRAIN_POLL_MS = 100;
 
 async function main() {
   let config;
@@ -20,6 +23,7 @@ async function main() {
   const logger = createLogger(config.logLevel);
   const chucs = await createChucs(config, { logger });
   chucs.startSweeper();
+  chucs.startEvents();
 
   const server = createServer(chucs.app.callback());
   server.requestTimeout = config.requestTimeoutMs * 3;
@@ -44,13 +48,17 @@ async function main() {
       logger.info('stopped');
       process.exit(0);
     });
+    // A keep-alive connection whose last request just finished is closed at once, rather
+    // than held open by the client (or a proxy) until the grace period ends.
     server.closeIdleConnections();
+    setInterval(() => server.closeIdleConnections(), DRAIN_POLL_MS).unref();
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((err) => {
-  console.error('chucs: failed to start:', err instanceof Error ? err.message : err);
+  if (isDatabaseUnavailable(err)) console.error('chucs: failed to start: cannot reach the database (DATABASE_URL):', err instanceof Error ? err.message : err);
+  else console.error('chucs: failed to start:', err instanceof Error ? err.message : err);
   process.exit(1);
 });

@@ -1,13 +1,11 @@
 import { createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { AppError } from '../errors.ts';
 import type { ClientsService } from '../clients/clients.service.ts';
-import type { PrivateJwks } from '../oidc/keys.ts';
+import { publicJwks, type PrivateJwks } from '../oidc/keys.ts';
 
 /** The account center is an ordinary first-party client of CHUCS, under this id. */
 export const ACCOUNT_CLIENT_ID = 'chucs-account';
-
-const PRIVATE_JWK_PARTS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
 
 export interface LoginRequest {
   /** Where the browser goes to sign in. */
@@ -39,9 +37,7 @@ export function createAccountClient({ issuer, providerUrl, encryptionKey, jwks, 
 }) {
   const secret = Buffer.from(hkdfSync('sha256', Buffer.from(encryptionKey, 'base64'), Buffer.alloc(0), 'chucs account center client secret', 32)).toString('base64url');
   const redirectUri = `${issuer}/account/callback`;
-  const publicKeys = createLocalJWKSet({
-    keys: jwks.keys.map((k) => Object.fromEntries(Object.entries(k).filter(([name]) => !(PRIVATE_JWK_PARTS as readonly string[]).includes(name))) as JWK),
-  });
+  const publicKeys = createLocalJWKSet(publicJwks(jwks));
 
   return {
     async register(): Promise<void> {

@@ -1,6 +1,9 @@
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
+import { emitEvent } from '../events/outbox.ts';
+import { revokeBindingGrants } from '../devices/devices.service.ts';
+import { deviceData } from '../devices/devices.service.ts';
 import type { Actor } from '../identity/account-settings.ts';
 
 export interface BoundDevice {
@@ -27,8 +30,11 @@ export async function listBoundDevices(db: Db, accountId: string): Promise<Bound
 /** Unbinds one device from this account only; other members of the household keep it. */
 export async function unbindDevice(db: Db, accountId: string, deviceId: number, by: Actor): Promise<void> {
   await db.transaction(async (trx) => {
-    const n = await trx('device_bindings').where({ account_id: accountId, device_id: deviceId }).delete();
-    if (n === 0) throw new AppError('account.device_not_found');
+    const removed: Array<{ grant_id: string | null }> = await trx('device_bindings').where({ account_id: accountId, device_id: deviceId }).delete().returning('grant_id');
+    if (removed.length === 0) throw new AppError('account.device_not_found');
+    await revokeBindingGrants(trx, removed.map((r) => r.grant_id)); // the TV no longer acts for this account
     await recordAudit(trx, { ...by, action: 'device.unbound', subject: accountId, detail: { device: deviceId } });
+    const device = await trx('devices').where({ id: deviceId }).first('id', 'mac', 'type', 'model');
+    await emitEvent(trx, { type: 'device.unbound', accountId, data: { ...deviceData(device), reason: 'account' } });
   });
 }

@@ -5,6 +5,7 @@ import { normaliseEmail, normalisePhone } from '../identity/normalise.ts';
 import type { IdentityService } from '../identity/identity.service.ts';
 import type { Codes, SentCode } from '../codes/codes.service.ts';
 import type { Channel } from '../messaging/message.ts';
+import type { SignInObserver } from './sign-in-observer.ts';
 
 /** A phone or an email that a code can go to. */
 export interface CodeTarget { kind: 'phone' | 'email'; value: string; channel: Channel }
@@ -37,7 +38,7 @@ export type CodeLogin = ReturnType<typeof createCodeLogin>;
  * until the code proves the person holds the phone. Only a verified phone or email finds an
  * account; an unverified one on some legacy account may be a typo of someone else's.
  */
-export function createCodeLogin({ db, identity, codes }: { db: Db; identity: IdentityService; codes: Codes }) {
+export function createCodeLogin({ db, identity, codes, onSignIn = () => {} }: { db: Db; identity: IdentityService; codes: Codes; onSignIn?: SignInObserver | undefined }) {
   function targetOf(input: string): CodeTarget {
     const target = parseCodeTarget(input);
     if (!target) throw new AppError('codes.invalid_target');
@@ -63,6 +64,7 @@ export function createCodeLogin({ db, identity, codes }: { db: Db; identity: Ide
         await codes.verify({ purpose: 'login', target: target.value, binding: ctx.interactionUid, code });
       } catch (err) {
         await recordAudit(db, { actor: 'anonymous', action: 'login.failed', ip: ctx.ip, userAgent: ctx.userAgent, detail: { method, client: ctx.clientId, reason: (err as AppError).code } });
+        onSignIn(method, 'failure');
         throw err;
       }
       let accountId = await identity.findLoginAccount(target);
@@ -82,11 +84,15 @@ export function createCodeLogin({ db, identity, codes }: { db: Db; identity: Ide
         }
       }
       const account = await identity.getAccount(accountId);
-      if (account?.status !== 'active') throw new AppError('auth.account_locked', { detail: `account ${accountId} is ${account?.status}` });
+      if (account?.status !== 'active') {
+        onSignIn(method, 'failure');
+        throw new AppError('auth.account_locked', { detail: `account ${accountId} is ${account?.status}` });
+      }
       await recordAudit(db, {
         actor: `account:${accountId}`, action: 'login.succeeded', subject: accountId, ip: ctx.ip, userAgent: ctx.userAgent,
         detail: { method, client: ctx.clientId, registered: created },
       });
+      onSignIn(method, 'success');
       // RFC 8176: "sms" for a code by text message, "otp" for a one-time code by other means.
       return { accountId, created, amr: target.kind === 'phone' ? 'sms' : 'otp' };
     },

@@ -8,6 +8,7 @@ import { PASSWORD_MAX_LENGTH } from '../identity/passwords.ts';
 import { throttleDecision, strictest, type ThrottleRule } from './throttle.ts';
 import { readThrottle, recordFailure, clearThrottle } from './throttle.repo.ts';
 import { verifyLegacyPassword, upgradeToArgon2 } from './legacy-password.ts';
+import type { SignInObserver } from './sign-in-observer.ts';
 
 export interface PasswordLoginDeps {
   db: Db;
@@ -15,6 +16,7 @@ export interface PasswordLoginDeps {
   hasher: PasswordHasher;
   rules: { identifier: ThrottleRule; ip: ThrottleRule };
   clock: () => Date;
+  onSignIn?: SignInObserver | undefined;
 }
 
 export interface LoginAttempt {
@@ -31,7 +33,7 @@ export type PasswordLogin = ReturnType<typeof createPasswordLogin>;
  * The password strategy: identifier + password -> account id, or an error that does not
  * say whether the account exists. Unknown identifiers cost one argon2 verification too.
  */
-export function createPasswordLogin({ db, identity, hasher, rules, clock }: PasswordLoginDeps) {
+export function createPasswordLogin({ db, identity, hasher, rules, clock, onSignIn = () => {} }: PasswordLoginDeps) {
   return async function authenticate(attempt: LoginAttempt): Promise<string> {
     const now = clock();
     const parsed = parseLoginIdentifier(attempt.identifier);
@@ -46,6 +48,7 @@ export function createPasswordLogin({ db, identity, hasher, rules, clock }: Pass
     ]);
     if (!decision.allowed) {
       await recordAudit(db, { actor: 'anonymous', action: 'login.throttled', ip: attempt.ip, userAgent: attempt.userAgent, detail: { client: attempt.clientId } });
+      onSignIn('password', 'throttled');
       throw new AppError('auth.throttled', { retryAfter: decision.retryAfterSeconds });
     }
 
@@ -65,11 +68,13 @@ export function createPasswordLogin({ db, identity, hasher, rules, clock }: Pass
         actor: 'anonymous', action: 'login.failed', subject: accountId ?? null, ip: attempt.ip, userAgent: attempt.userAgent,
         detail: { method: 'password', client: attempt.clientId },
       });
+      onSignIn('password', 'failure');
       throw new AppError('auth.invalid_credentials');
     }
 
     const account = await identity.getAccount(accountId);
     if (account?.status !== 'active') {
+      onSignIn(viaLegacy ? 'legacy_password' : 'password', 'failure');
       throw new AppError('auth.account_locked', { detail: `account ${accountId} is ${account?.status}` });
     }
     await clearThrottle(db, idKey);
@@ -78,6 +83,7 @@ export function createPasswordLogin({ db, identity, hasher, rules, clock }: Pass
       actor: `account:${accountId}`, action: 'login.succeeded', subject: accountId, ip: attempt.ip, userAgent: attempt.userAgent,
       detail: { method: viaLegacy ? 'legacy_password' : 'password', client: attempt.clientId },
     });
+    onSignIn(viaLegacy ? 'legacy_password' : 'password', 'success');
     return accountId;
   };
 }

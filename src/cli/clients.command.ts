@@ -3,6 +3,7 @@ import { withChucs, operator } from './context.ts';
 import { table, type Output } from './output.ts';
 import { UsageError } from './usage-error.ts';
 import { GRANT_TYPES, LOGIN_METHODS, type ClientSummary } from '../clients/clients.service.ts';
+import { ADMIN_SCOPES } from '../admin/admin-scopes.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -19,6 +20,7 @@ function describe(c: ClientSummary & { clientSecret?: string }): string {
     `back-channel URI:   ${c.backchannelLogoutUri ?? '-'}`,
     `legacy source:      ${c.legacySource ?? '-'}`,
     `upstreams:          ${c.upstreams?.join(', ') ?? 'all configured'}`,
+    `admin scopes:       ${c.adminScopes.join(', ') || '-'}`,
     `sign-in methods:    ${c.loginMethods.join(', ')}`,
   ].join('\n');
 }
@@ -38,6 +40,7 @@ export function registerClients(program: Command, out: () => Output) {
     .option('--first-party', "one of Changhong's own apps: no consent page", false)
     .option('--brand <id>', 'brand that themes its pages', 'changhong')
     .option('--legacy-source <name>', 'legacy user center this app replaces')
+    .option('--admin-scope <scope>', `admin API scope this service may get (repeatable): ${ADMIN_SCOPES.join(', ')}`, collect)
     .option('--upstream <id>', 'an upstream (WeChat, QQ, ...) people may sign in with for this app (repeatable; all configured ones when absent)', collect)
     .option('--login-method <method>', `a way people may sign in (repeatable; all when absent): ${LOGIN_METHODS.join(', ')}`, collect)
     .action(async (o) => {
@@ -58,6 +61,7 @@ export function registerClients(program: Command, out: () => Output) {
         brand: o.brand,
         legacySource: o.legacySource,
         ...(o.upstream ? { upstreams: o.upstream } : {}),
+        ...(o.adminScope ? { adminScopes: o.adminScope } : {}),
         ...(o.loginMethod ? { loginMethods: o.loginMethod } : {}),
       }, operator());
       });

@@ -11,6 +11,7 @@ import { registerAccounts } from './accounts.command.ts';
 import { registerMap } from './map.command.ts';
 import { registerCodes } from './codes.command.ts';
 import { registerDevices } from './devices.command.ts';
+import { registerEvents } from './events.command.ts';
 import { MappingError } from '../merge/sources/mapping.ts';
 import { FingerprintMismatch, NotConfirmed } from '../merge/apply.ts';
 import { UndoRefused } from '../merge/undo.ts';
@@ -43,6 +44,7 @@ registerAccounts(program, out);
 registerMap(program, out);
 registerCodes(program, out);
 registerDevices(program, out);
+registerEvents(program, out);
 
 try {
   await program.parseAsync(process.argv);

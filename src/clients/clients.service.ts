@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
+import { ADMIN_SCOPES } from '../admin/admin-scopes.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import { insertClient, upsertClient, findClientRow, listClientRows, deleteClientRow, type ClientRow } from './clients.repo.ts';
@@ -24,7 +25,8 @@ export function loginMethodsOf(metadata: Record<string, unknown> | undefined): L
 
 const absoluteUrl = z.string().refine((u) => URL.canParse(u) && !new URL(u).hash, 'must be an absolute URL without a fragment');
 
-export const newClientSchema = z.object({
+/** The settings of an app, each checked on its own (newClientSchema adds the rules between them). */
+export const clientFields = z.object({
   name: z.string().min(1).max(100),
   redirectUris: z.array(absoluteUrl).default([]),
   postLogoutRedirectUris: z.array(absoluteUrl).default([]),
@@ -39,11 +41,18 @@ export const newClientSchema = z.object({
   legacySource: z.string().optional(),
   /** Upstream providers (ids from the configuration) people may use for this app; all when absent. */
   upstreams: z.array(z.string().regex(/^[a-z][a-z0-9-]{1,31}$/)).optional(),
+  /** Admin API scopes a back-end service may get (client credentials + resource indicator). */
+  adminScopes: z.array(z.enum(ADMIN_SCOPES)).optional(),
   /** How people may sign in (a TV app may allow codes only); all when absent. */
   loginMethods: z.array(z.enum(LOGIN_METHODS)).min(1).optional(),
-}).superRefine((c, ctx) => {
+});
+
+export const newClientSchema = clientFields.superRefine((c, ctx) => {
   if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'the authorization_code grant needs at least one redirect URI' });
+  }
+  if (c.adminScopes?.length && (c.public || !c.grantTypes.includes('client_credentials'))) {
+    ctx.addIssue({ code: 'custom', path: ['adminScopes'], message: 'admin scopes are for confidential clients with the client_credentials grant' });
   }
   if (c.public && (c.grantTypes.includes('client_credentials') || c.grantTypes.includes(ANONYMOUS_DEVICE_GRANT))) {
     ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'a public client cannot use client_credentials or the anonymous-device grant' });
@@ -66,6 +75,8 @@ export interface ClientSummary {
   /** Upstreams people may sign in with for this app; null: all configured ones. */
   upstreams: string[] | null;
   loginMethods: LoginMethod[];
+  adminScopes: string[];
+  native: boolean;
   createdAt: string;
 }
 
@@ -73,6 +84,7 @@ function summary(row: ClientRow): ClientSummary {
   const m = row.metadata as {
     client_name: string; redirect_uris?: string[]; post_logout_redirect_uris?: string[];
     backchannel_logout_uri?: string; grant_types?: string[]; chucs_upstreams?: string[];
+    chucs_admin_scopes?: string[]; application_type?: string;
   };
   return {
     clientId: row.client_id,
@@ -87,6 +99,8 @@ function summary(row: ClientRow): ClientSummary {
     grantTypes: m.grant_types ?? [],
     upstreams: m.chucs_upstreams ?? null,
     loginMethods: loginMethodsOf(row.metadata),
+    adminScopes: m.chucs_admin_scopes ?? [],
+    native: m.application_type === 'native',
     createdAt: new Date(row.created_at).toISOString(),
   };
 }
@@ -132,6 +146,7 @@ export function createClientsService({ db, secretBox, validate, cacheSeconds = 0
       token_endpoint_auth_method: c.public ? 'none' : 'client_secret_basic',
       ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: true } : {}),
       ...(c.upstreams ? { chucs_upstreams: c.upstreams } : {}),
+      ...(c.adminScopes?.length ? { chucs_admin_scopes: c.adminScopes } : {}),
       ...(c.loginMethods ? { chucs_login_methods: LOGIN_METHODS.filter((m) => c.loginMethods!.includes(m)) } : {}),
     };
     try {
@@ -173,6 +188,41 @@ export function createClientsService({ db, secretBox, validate, cacheSeconds = 0
       cache.delete(clientId);
       await upsertClient(db, row);
     },
+    /** Changes an app's settings; whatever is not given stays. Its secret stays too. */
+    async update(clientId: string, changes: Partial<NewClient>, actor: string): Promise<ClientSummary> {
+      const row = await findClientRow(db, clientId);
+      if (!row) throw new AppError('clients.not_found');
+      const current = summary(row);
+      const { clientId: _id, createdAt: _at, backchannelLogoutUri, legacySource, upstreams, adminScopes, ...rest } = current;
+      const merged = {
+        ...rest, ...(backchannelLogoutUri ? { backchannelLogoutUri } : {}), ...(legacySource ? { legacySource } : {}),
+        ...(upstreams ? { upstreams } : {}), ...(adminScopes.length ? { adminScopes } : {}), ...changes,
+      };
+      const c = parse(merged as NewClient); // stored values came through the same schema
+      if (c.public !== current.public) throw new AppError('clients.invalid', { detail: 'a client cannot change between public and confidential' });
+      const next = await rowOf(clientId, row.secret_enc ? secretBox.open(row.secret_enc) : undefined, c);
+      cache.delete(clientId);
+      await db.transaction(async (trx) => {
+        await trx('clients').where({ client_id: clientId }).update({ ...next, secret_enc: row.secret_enc, updated_at: trx.fn.now() });
+        await recordAudit(trx, { actor, action: 'client.updated', subject: `client:${clientId}`, detail: { fields: Object.keys(changes) } });
+      });
+      return summary((await findClientRow(db, clientId))!);
+    },
+
+    /** A new secret for a confidential app, shown once; the old one stops working (on other nodes within the cache time). */
+    async rotateSecret(clientId: string, actor: string): Promise<{ clientId: string; clientSecret: string }> {
+      const row = await findClientRow(db, clientId);
+      if (!row) throw new AppError('clients.not_found');
+      if (!row.secret_enc) throw new AppError('clients.invalid', { detail: 'a public client has no secret' });
+      const clientSecret = randomBytes(32).toString('base64url');
+      cache.delete(clientId);
+      await db.transaction(async (trx) => {
+        await trx('clients').where({ client_id: clientId }).update({ secret_enc: secretBox.seal(clientSecret), updated_at: trx.fn.now() });
+        await recordAudit(trx, { actor, action: 'client.secret_rotated', subject: `client:${clientId}` });
+      });
+      return { clientId, clientSecret };
+    },
+
     async list(): Promise<ClientSummary[]> {
       return (await listClientRows(db)).map(summary);
     },

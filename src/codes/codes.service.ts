@@ -46,6 +46,9 @@ export interface SentCode {
 
 export const CODE_DIGITS = 6;
 
+/** What became of a request for a code: `sent`, or why not (metrics). */
+export type CodeSendOutcome = 'sent' | 'cooldown' | 'target_limit' | 'ip_limit' | 'breaker' | 'country_unsupported' | 'delivery_failed';
+
 export type Codes = ReturnType<typeof createCodes>;
 
 /**
@@ -53,7 +56,7 @@ export type Codes = ReturnType<typeof createCodes>;
  * bound to purpose, target and binding, at most `maxAttempts` entries each. Sending is
  * capped (send-rules.ts). Every refusal reads the same whether or not an account exists.
  */
-export function createCodes({ db, senders, settings, secret, clock, logger }: {
+export function createCodes({ db, senders, settings, secret, clock, logger, onSend = () => {} }: {
   db: Db;
   senders: Record<Channel, MessageSender>;
   settings: CodeSettings;
@@ -61,6 +64,8 @@ export function createCodes({ db, senders, settings, secret, clock, logger }: {
   secret: string;
   clock: () => Date;
   logger: Logger;
+  /** Told of each request's outcome as it is decided; must not throw. */
+  onSend?: ((channel: Channel, outcome: CodeSendOutcome) => void) | undefined;
 }) {
   const key = Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'base64'), Buffer.alloc(0), 'chucs one-time codes', 32));
   const digest = (c: { purpose: CodePurpose; target: string; binding: string; code: string }) =>
@@ -71,7 +76,10 @@ export function createCodes({ db, senders, settings, secret, clock, logger }: {
       const now = clock();
       if (req.channel === 'sms') {
         const country = parsePhoneNumberFromString(req.target)?.countryCallingCode;
-        if (!country || !settings.smsCountryCodes.includes(country)) throw new AppError('codes.country_unsupported', { detail: `calling code ${country}` });
+        if (!country || !settings.smsCountryCodes.includes(country)) {
+          onSend(req.channel, 'country_unsupported');
+          throw new AppError('codes.country_unsupported', { detail: `calling code ${country}` });
+        }
       }
       const breaker = `codes:${req.channel}`;
       const rules: SendRules = { ...settings, hourlyGlobal: settings.hourlyGlobal[req.channel] };
@@ -93,6 +101,7 @@ export function createCodes({ db, senders, settings, secret, clock, logger }: {
         };
       });
       if (!decision.allowed) {
+        onSend(req.channel, decision.reason === 'breaker_trips' || decision.reason === 'breaker_open' ? 'breaker' : decision.reason);
         const audit = { actor: 'anonymous', action: 'code.refused', ip: req.ip, detail: { reason: decision.reason, channel: req.channel, purpose: req.purpose } };
         switch (decision.reason) {
           case 'cooldown':
@@ -116,8 +125,10 @@ export function createCodes({ db, senders, settings, secret, clock, logger }: {
       } catch (err) {
         // Not delivered: it must not hold the person to the cooldown, nor count against them.
         await deleteCode(db, id);
+        onSend(req.channel, 'delivery_failed');
         throw err;
       }
+      onSend(req.channel, 'sent');
       return { maskedTarget: maskTarget(req.target), resendAfterSeconds: settings.resendSeconds, expiresInMinutes: minutes };
     },
 

@@ -19,6 +19,7 @@ const ENV_KEYS = {
   CHUCS_ENCRYPTION_KEY: ['encryptionKey', String],
   CHUCS_SMS_SECRET: ['messaging.sms.secret', String],
   CHUCS_SMTP_PASSWORD: ['messaging.email.password', String],
+  CHUCS_METRICS_TOKEN: ['metrics.token', String],
 } as const;
 
 export class ConfigError extends Error {
@@ -80,6 +81,13 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
       return isObject(u) && u.clientSecret === undefined && env[name] ? { ...u, clientSecret: env[name] } : u;
     });
   }
+  // Each HMAC webhook's secret may come from CHUCS_WEBHOOK_<ID>_SECRET rather than a file.
+  if (Array.isArray(raw.webhooks)) {
+    raw.webhooks = raw.webhooks.map((w: Record<string, unknown>) => {
+      const name = `CHUCS_WEBHOOK_${String(w.id ?? '').toUpperCase().replaceAll('-', '_')}_SECRET`;
+      return isObject(w) && w.secret === undefined && env[name] ? { ...w, secret: env[name] } : w;
+    });
+  }
   raw.env ??= 'development';
   raw.issuer ??= `http://localhost:${raw.port ?? 3000}`;
 
@@ -91,6 +99,15 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   const config = parsed.data;
   if (config.env === 'production' && !config.issuer.startsWith('https://')) {
     throw new ConfigError('issuer: must be https:// in production');
+  }
+  // Events carry personal data: plain http only to this machine or a host the operator named.
+  for (const [i, webhook] of config.webhooks.entries()) {
+    const { protocol, hostname } = new URL(webhook.url);
+    const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+    const named = config.privateNetworkHosts.some((p) => (p.startsWith('*.') ? host.endsWith(p.slice(1).toLowerCase()) : host === p.toLowerCase()));
+    if (protocol === 'http:' && !['127.0.0.1', 'localhost', '::1'].includes(host) && !named) {
+      throw new ConfigError(`invalid configuration:\n  webhooks.${i}.url: must be https (plain http only to this machine or a host in privateNetworkHosts)`);
+    }
   }
   // The development providers print codes to the log: never where real people sign in.
   for (const channel of ['sms', 'email'] as const) {
@@ -110,7 +127,7 @@ function deepFreeze<T>(value: T): Readonly<T> {
 }
 
 /** Config values that are secret, for log redaction. */
-export const SECRET_CONFIG_PATHS = ['cookieKeys', 'encryptionKey', 'databaseUrl', 'messaging.sms.secret', 'messaging.email.password'];
+export const SECRET_CONFIG_PATHS = ['cookieKeys', 'encryptionKey', 'databaseUrl', 'messaging.sms.secret', 'messaging.email.password', 'metrics.token'];
 
 export function describeConfig(config: Config): Record<string, unknown> {
   const shown = structuredClone(config) as Record<string, unknown>;
@@ -120,6 +137,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     if (parent?.[keys.at(-1)!] !== undefined) parent[keys.at(-1)!] = '[redacted]';
   }
   for (const upstream of shown.upstreams as Array<Record<string, unknown>>) if (upstream.clientSecret) upstream.clientSecret = '[redacted]';
+  for (const webhook of shown.webhooks as Array<Record<string, unknown>>) if (webhook.secret) webhook.secret = '[redacted]';
   return shown;
 }
 

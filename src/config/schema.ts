@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_TYPES } from '../events/event-types.ts';
 
 const throttleRule = z.object({
   freeFailures: z.number().int().min(1),
@@ -84,6 +85,25 @@ export const upstreamSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type UpstreamSettings = z.infer<typeof upstreamSchema>;
+
+const webhookCommon = {
+  /** Names the subscriber in delivery state, logs and `chucs events replay --subscriber`. */
+  id: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/),
+  /** https; plain http only to this machine or a host in privateNetworkHosts (checked in load.ts). */
+  url: z.url({ protocol: /^https?$/ }),
+  /** The event types this subscriber receives; all when absent. */
+  events: z.array(z.enum(EVENT_TYPES)).min(1).optional(),
+};
+
+/** A downstream system that receives signed events (src/events/webhooks.ts). */
+export const webhookSchema = z.discriminatedUnion('signing', [
+  /** A detached JWS over the body with CHUCS's signing key: verified against `<issuer>/jwks`. */
+  z.object({ ...webhookCommon, signing: z.literal('jws') }),
+  /** HMAC-SHA256 over the body; the secret is read from `CHUCS_WEBHOOK_<ID>_SECRET` when absent here. */
+  z.object({ ...webhookCommon, signing: z.literal('hmac'), secret: z.string().min(32, 'needs at least 32 characters (CHUCS_WEBHOOK_<ID>_SECRET)') }),
+]);
+
+export type WebhookSettings = z.infer<typeof webhookSchema>;
 
 export const configSchema = z.object({
   env: z.enum(['development', 'production', 'test']),
@@ -175,7 +195,38 @@ export const configSchema = z.object({
   /** Seconds a node serves an app's settings from memory (0: always from the database). */
   clientCacheSeconds: z.number().int().min(0).max(300),
   sweepIntervalSeconds: z.number().int().positive(),
+  /** Downstream systems that receive events; each keeps its own delivery state. */
+  webhooks: z.array(webhookSchema).refine((list) => new Set(list.map((w) => w.id)).size === list.length, 'webhook ids must be unique'),
+  /** Delivery of events to the webhooks: at least once, an account's in order. */
+  events: z.object({
+    /** How often a node looks for events to deliver when there was nothing to do. */
+    pollMs: z.number().int().min(10),
+    /** Deliveries claimed (and sent in parallel) per round. */
+    batchSize: z.number().int().min(1).max(500),
+    /** A receiver that has not answered by then has failed this attempt. */
+    timeoutMs: z.number().int().positive(),
+    /** Wait after the first failed attempt; doubled after each further one, up to retryMaxMs. */
+    retryBaseMs: z.number().int().positive(),
+    retryMaxMs: z.number().int().positive(),
+  }),
   requestTimeoutMs: z.number().int().positive(),
+  /** PostgreSQL connection limits: what makes requests fail fast while the database is away. */
+  database: z.object({
+    /** A new connection not established by then has failed (server down or unreachable). */
+    connectTimeoutMs: z.number().int().positive(),
+    /** A query with no answer by then has failed; its connection is closed. Not applied to the CLI. */
+    queryTimeoutMs: z.number().int().positive(),
+    poolMax: z.number().int().min(1),
+  }),
+  /** Prometheus metrics at /metrics (src/ops/metrics.ts). */
+  metrics: z.object({
+    enabled: z.boolean(),
+    /**
+     * Bearer token the scraper sends (CHUCS_METRICS_TOKEN). Without one, /metrics answers only
+     * requests from loopback or private addresses that did not come through a proxy.
+     */
+    token: z.string().min(24, 'needs at least 24 characters').optional(),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,7 +2,8 @@ import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import { ANONYMOUS_DEVICE_GRANT } from '../clients/clients.service.ts';
 import type { Devices } from './devices.service.ts';
-import { BadDeviceParams, DEVICE_PARAMS, deviceFactsOf } from './device-params.ts';
+import { BadDeviceParams, DEVICE_PARAMS, deviceFactsOf, deviceSecretOf } from './device-params.ts';
+import { AppError } from '../errors.ts';
 
 /**
  * A TV before anyone signs in on it: the TV app authenticates as itself (its client
@@ -25,12 +26,23 @@ export function registerAnonymousDeviceGrant(provider: Provider, devices: Device
       throw err;
     }
     if (!facts) throw new errors.InvalidRequest('mac is required');
-    const anonymousSubject = await devices.anonymousSubject(facts, client.clientId);
+    let registered;
+    try {
+      registered = await devices.anonymousSubject(facts, deviceSecretOf(params), client.clientId);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'devices.unproven') throw new errors.InvalidGrant('device_secret missing or wrong for this device');
+      throw err;
+    }
+    const anonymousSubject = registered.subject;
     const token = new provider.ClientCredentials({ client: ctx.oidc.client!, scope: undefined });
     ctx.state[ANONYMOUS_SUBJECT_STATE] = anonymousSubject; // read by anonymousSubjectClaims when the token is saved
     ctx.oidc.entity('ClientCredentials', token);
     const value = await token.save();
-    ctx.body = { access_token: value, token_type: token.tokenType, expires_in: token.expiration, anonymous_subject: anonymousSubject };
+    ctx.body = {
+      access_token: value, token_type: token.tokenType, expires_in: token.expiration, anonymous_subject: anonymousSubject,
+      // Given once, when the device registers: it keeps it and sends it with every later request.
+      ...(registered.deviceSecret ? { device_secret: registered.deviceSecret } : {}),
+    };
   }, new Set(DEVICE_PARAMS));
 }
 

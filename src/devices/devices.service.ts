@@ -1,7 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db, DbOrTx } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
+import { emitEvent } from '../events/outbox.ts';
 import type { Actor } from '../identity/account-settings.ts';
 
 /** What a device says about itself (with a device authorization or an anonymous token request). */
@@ -23,7 +24,36 @@ export interface DeviceRow {
   room: string | null;
   anonymous_subject: string | null;
   anonymous_account_id: string | null;
+  secret_hash: string | null;
 }
+
+const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('base64url');
+
+/** What a request proves about a device secret, kept instead of the secret (e.g. with a device code). */
+export const deviceProofOf = (secret: string | undefined) => (secret ? hashSecret(secret) : undefined);
+
+/** Whether `secret` is the device's; a device that never got one has nothing to prove. */
+export function deviceProven(device: Pick<DeviceRow, 'secret_hash'> | undefined, secret: string | undefined): 'proven' | 'unproven' | 'wrong' {
+  return proofMatches(device, deviceProofOf(secret));
+}
+
+/** The same, from a proof (deviceProofOf) rather than the secret. */
+export function proofMatches(device: Pick<DeviceRow, 'secret_hash'> | undefined, proof: string | undefined): 'proven' | 'unproven' | 'wrong' {
+  if (!device?.secret_hash) return 'unproven';
+  if (!proof) return 'wrong';
+  const given = Buffer.from(proof);
+  const expected = Buffer.from(device.secret_hash);
+  return given.length === expected.length && timingSafeEqual(given, expected) ? 'proven' : 'wrong';
+}
+
+/** Unbinding takes back what the device got through that binding: its grant and every token. */
+async function revokeBindingGrants(trx: DbOrTx, grantIds: Array<string | null>): Promise<void> {
+  const ids = grantIds.filter((g): g is string => g !== null);
+  if (ids.length === 0) return;
+  await trx('oidc_models').whereIn('grant_id', ids).delete();
+  await trx('oidc_models').where({ model: 'Grant' }).whereIn('id', ids).delete();
+}
+export { revokeBindingGrants };
 
 export type Devices = ReturnType<typeof createDevices>;
 
@@ -35,18 +65,23 @@ export type Devices = ReturnType<typeof createDevices>;
  * gets a fresh anonymous subject.
  */
 export function createDevices({ db, clock }: { db: Db; clock: () => Date }) {
-  /** Creates the device or refreshes what it says about itself (a reported model wins over none). */
-  async function upsert(trx: DbOrTx, facts: DeviceFacts): Promise<DeviceRow> {
-    const [row] = await trx('devices')
+  /**
+   * Creates the device, or refreshes what it says about itself when it proved it is that
+   * device (a request naming someone else's MAC must not relabel their TV).
+   */
+  async function upsert(trx: DbOrTx, facts: DeviceFacts, proven: boolean): Promise<DeviceRow> {
+    const q = trx('devices')
       .insert({ mac: facts.mac, type: facts.type ?? 'other', model: facts.model ?? null, serial: facts.serial ?? null, room: facts.room ?? null })
-      .onConflict('mac').merge({
+      .onConflict('mac');
+    const [row] = proven
+      ? await q.merge({
         model: trx.raw('coalesce(excluded.model, devices.model)'),
         serial: trx.raw('coalesce(excluded.serial, devices.serial)'),
         room: trx.raw('coalesce(excluded.room, devices.room)'),
         type: trx.raw("case when excluded.type = 'other' then devices.type else excluded.type end"),
         updated_at: trx.fn.now(),
-      })
-      .returning('*');
+      }).returning('*')
+      : await q.merge({ updated_at: trx.raw('devices.updated_at') }).returning('*');
     return { ...row, id: Number(row.id) };
   }
 
@@ -56,15 +91,23 @@ export function createDevices({ db, clock }: { db: Db; clock: () => Date }) {
       return row ? { ...row, id: Number(row.id) } : undefined;
     },
 
-    /** The device's anonymous subject, created on first request: attribution before sign-in. */
-    async anonymousSubject(facts: DeviceFacts, clientId: string): Promise<string> {
+    /**
+     * The device's anonymous subject: attribution before sign-in. The first request registers
+     * the device and hands it a secret (once); later requests for that MAC must present it,
+     * and so must its device authorizations (trust on first use: a MAC alone proves nothing).
+     */
+    async anonymousSubject(facts: DeviceFacts, secret: string | undefined, clientId: string): Promise<{ subject: string; deviceSecret?: string }> {
       return db.transaction(async (trx) => {
-        const device = await upsert(trx, facts);
-        if (device.anonymous_subject) return device.anonymous_subject;
-        const subject = `anon_${randomBytes(16).toString('base64url')}`;
-        await trx('devices').where({ id: device.id }).update({ anonymous_subject: subject });
-        await recordAudit(trx, { actor: `client:${clientId}`, action: 'device.anonymous_created', subject: `device:${device.id}` });
-        return subject;
+        const existing = await trx('devices').where({ mac: facts.mac }).forUpdate().first();
+        const proof = deviceProven(existing, secret);
+        if (proof === 'wrong') throw new AppError('devices.unproven', { detail: `wrong or missing device_secret for ${facts.mac}` });
+        const device = await upsert(trx, facts, true);
+        if (proof === 'proven' && device.anonymous_subject) return { subject: device.anonymous_subject };
+        const subject = device.anonymous_subject ?? `anon_${randomBytes(16).toString('base64url')}`;
+        const deviceSecret = randomBytes(32).toString('base64url');
+        await trx('devices').where({ id: device.id }).update({ anonymous_subject: subject, secret_hash: hashSecret(deviceSecret) });
+        await recordAudit(trx, { actor: `client:${clientId}`, action: 'device.registered', subject: `device:${device.id}` });
+        return { subject, deviceSecret };
       });
     },
 
@@ -72,19 +115,24 @@ export function createDevices({ db, clock }: { db: Db; clock: () => Date }) {
      * Binds the device to the account someone just signed in with on it. The first account
      * claims the device's anonymous subject (audited as device.anonymous_claimed).
      */
-    async bind(facts: DeviceFacts, accountId: string, by: Actor & { clientId?: string }): Promise<{ bound: boolean; claimedAnonymous: string | undefined }> {
+    async bind(facts: DeviceFacts, proven: boolean, accountId: string, grantId: string | undefined, by: Actor & { clientId?: string }): Promise<{ bound: boolean; claimedAnonymous: string | undefined }> {
       return db.transaction(async (trx) => {
-        const device = await upsert(trx, facts);
-        const inserted = await trx('device_bindings').insert({ device_id: device.id, account_id: accountId, source: 'device_flow' })
-          .onConflict(['device_id', 'account_id']).ignore().returning('device_id');
-        const bound = inserted.length > 0;
+        const device = await upsert(trx, facts, proven);
+        const binding = { device_id: device.id, account_id: accountId };
+        const bound = !await trx('device_bindings').where(binding).first('device_id');
+        if (bound) await trx('device_bindings').insert({ ...binding, source: 'device_flow', grant_id: grantId ?? null });
+        else await trx('device_bindings').where(binding).update({ grant_id: grantId ?? null }); // the latest grant is the one to revoke
         if (bound) {
           await recordAudit(trx, { ...by, action: 'device.bound', subject: accountId, detail: { device: device.id, model: device.model, client: by.clientId } });
+          await emitEvent(trx, { type: 'device.bound', accountId, data: { ...deviceData(device), source: 'device_flow' } });
         }
         let claimedAnonymous: string | undefined;
-        if (device.anonymous_subject && !device.anonymous_account_id) {
+        // Only a device that proved it is that device hands its anonymous subject to the account.
+        if (proven && device.anonymous_subject && !device.anonymous_account_id) {
           await trx('devices').where({ id: device.id }).update({ anonymous_account_id: accountId, anonymous_claimed_at: clock() });
           await recordAudit(trx, { ...by, action: 'device.anonymous_claimed', subject: accountId, detail: { device: device.id, anonymous_subject: device.anonymous_subject } });
+          // Systems that attributed the TV's use to its anonymous subject move it to the account.
+          await emitEvent(trx, { type: 'device.anonymous_claimed', accountId, data: { ...deviceData(device), anonymous_subject: device.anonymous_subject } });
           claimedAnonymous = device.anonymous_subject;
         }
         return { bound, claimedAnonymous };
@@ -94,10 +142,13 @@ export function createDevices({ db, clock }: { db: Db; clock: () => Date }) {
     /** A device sold on: unbound from everyone, and a new anonymous subject for its next owner. */
     async reportResold(mac: string, by: Actor): Promise<{ unbound: number }> {
       return db.transaction(async (trx) => {
-        const device = await trx('devices').where({ mac }).forUpdate().first('id');
+        const device = await trx('devices').where({ mac }).forUpdate().first('id', 'mac', 'type', 'model');
         if (!device) throw new AppError('account.device_not_found', { detail: `no device ${mac}` });
-        const unbound = await trx('device_bindings').where({ device_id: device.id }).delete();
-        await trx('devices').where({ id: device.id }).update({ anonymous_subject: null, anonymous_account_id: null, anonymous_claimed_at: null, room: null, updated_at: trx.fn.now() });
+        const removed: Array<{ account_id: string; grant_id: string | null }> = await trx('device_bindings').where({ device_id: device.id }).delete().returning(['account_id', 'grant_id']);
+        const unbound = removed.length;
+        await revokeBindingGrants(trx, removed.map((r) => r.grant_id));
+        for (const r of removed) await emitEvent(trx, { type: 'device.unbound', accountId: r.account_id, data: { ...deviceData(device), reason: 'resold' } });
+        await trx('devices').where({ id: device.id }).update({ anonymous_subject: null, anonymous_account_id: null, anonymous_claimed_at: null, room: null, secret_hash: null, updated_at: trx.fn.now() });
         await recordAudit(trx, { ...by, action: 'device.resold', subject: `device:${device.id}`, detail: { unbound } });
         return { unbound };
       });
@@ -109,4 +160,9 @@ export function createDevices({ db, clock }: { db: Db; clock: () => Date }) {
       return rows.map((r) => ({ accountId: r.account_id, boundAt: new Date(r.bound_at), source: r.source }));
     },
   };
+}
+
+/** A device as events describe it: the MAC is how IoT and service systems know it. */
+export function deviceData(d: { id: number | string; mac: string; type: string; model: string | null }): Record<string, unknown> {
+  return { device_id: Number(d.id), mac: d.mac, type: d.type, model: d.model };
 }

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db, DbOrTx } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
+import { emitEvent, identifierData } from '../events/outbox.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { IdentityService } from '../identity/identity.service.ts';
 import type { Actor } from '../identity/account-settings.ts';
@@ -95,8 +96,10 @@ export function createFederation({ db, providers, settings, identity, secretBox,
       .insert({ account_id: accountId, provider: id.provider, subject: id.subject, claims: id.claims, tokens_enc: tokens, last_used_at: now, proves })
       .onConflict(['provider', 'subject']).merge({ claims: id.claims, tokens_enc: tokens, last_used_at: now, proves })
       .where('external_identities.account_id', accountId)
-      .returning('id');
+      .returning(['id', trx.raw('(xmax = 0) as inserted')] as never) as Array<{ id: number; inserted: boolean }>;
     if (stored.length === 0) throw new AppError('federation.conflict', { detail: `${id.provider} identity belongs to another account` });
+    // A new link only (xmax = 0: inserted, not refreshed); never the upstream's subject or ids.
+    if (stored[0]!.inserted) await emitEvent(trx, { type: 'identifier.linked', accountId, data: identifierData({ kind: 'upstream', provider: id.provider, verified: true }) });
     for (const i of id.identifiers) {
       // A unionid arriving late for a known openid joins the same account: reconciled, not a second identity.
       await trx('identifiers')
@@ -269,6 +272,7 @@ export function createFederation({ db, providers, settings, identity, secretBox,
         }
         if (!await canSignIn(trx, accountId)) throw new AppError('identity.last_sign_in_method');
         await recordAudit(trx, { ...by, action: 'upstream.unlinked', subject: accountId, detail: { provider: row.provider } });
+        await emitEvent(trx, { type: 'identifier.unlinked', accountId, data: identifierData({ kind: 'upstream', provider: row.provider }) });
       });
     },
 

@@ -6,7 +6,9 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Views } from './views.ts';
-import { requestLogging, errorPages } from './middleware.ts';
+import { requestLogging, errorPages, requestDeadline } from './middleware.ts';
+import { requestMetrics } from './metrics.routes.ts';
+import type { Metrics } from '../ops/metrics.ts';
 
 export interface HttpAppDeps {
   config: Config;
@@ -16,9 +18,10 @@ export interface HttpAppDeps {
   cookieKeys: string[];
   /** Our own routes, tried before oidc-provider. */
   routers: Router[];
+  metrics?: Metrics;
 }
 
-export function createHttpApp({ config, logger, views, provider, cookieKeys, routers }: HttpAppDeps): Koa {
+export function createHttpApp({ config, logger, views, provider, cookieKeys, routers, metrics }: HttpAppDeps): Koa {
   // Behind proxies, the client address is the entry the nearest proxy appended: a client can
   // put anything in front of it (per-address caps and throttles count the real address).
   const app = new Koa({ proxy: config.trustProxy, maxIpsCount: config.proxyHops });
@@ -27,6 +30,7 @@ export function createHttpApp({ config, logger, views, provider, cookieKeys, rou
   app.silent = true;
 
   app.use(requestLogging(logger, config.trustProxy));
+  if (metrics) app.use(requestMetrics(metrics));
   app.use(helmet({
     contentSecurityPolicy: {
       useDefaults: false,
@@ -46,6 +50,7 @@ export function createHttpApp({ config, logger, views, provider, cookieKeys, rou
     crossOriginResourcePolicy: false, // JWKS, discovery and userinfo are read across origins
   }));
   app.use(errorPages(logger, views));
+  app.use(requestDeadline(config.requestTimeoutMs, logger));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   app.use(mount(provider as unknown as Koa));
   return app;

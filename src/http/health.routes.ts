@@ -6,6 +6,10 @@ const READY_TIMEOUT_MS = 2000;
 
 export function createHealthRoutes({ db }: { db: Db }): Router {
   const router = new Router();
+  // Probes that come faster than an unreachable database answers share one check, rather
+  // than queueing a connection attempt each.
+  let checking: Promise<unknown> | undefined;
+  const check = () => (checking ??= Promise.resolve(db.raw('select 1')).finally(() => { checking = undefined; }));
   router.get('/healthz', (ctx) => {
     ctx.set('cache-control', 'no-store');
     ctx.body = { status: 'ok' };
@@ -15,7 +19,7 @@ export function createHealthRoutes({ db }: { db: Db }): Router {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        db.raw('select 1'),
+        check(),
         new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), READY_TIMEOUT_MS); }),
       ]);
       ctx.body = { status: 'ready' };

@@ -5,6 +5,7 @@ import { AppError, isAppError } from '../errors.ts';
 import { pickLocale } from '../i18n/locale.ts';
 import { t } from '../i18n/messages.ts';
 import type { Views } from './views.ts';
+import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_S } from '../db/unavailable.ts';
 
 /** A request id on every request (kept from a trusted proxy's X-Request-Id), logged with it. */
 export function requestLogging(logger: Logger, trustProxy: boolean): Middleware {
@@ -18,7 +19,8 @@ export function requestLogging(logger: Logger, trustProxy: boolean): Middleware 
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const level = ctx.status >= 500 ? 'error' : 'info';
+      // 503: the service refused while a dependency is away (logged where it is noticed), not a bug.
+      const level = ctx.status === 503 ? 'warn' : ctx.status >= 500 ? 'error' : 'info';
       logger[level]({ requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip }, 'request');
     }
   };
@@ -36,23 +38,52 @@ export function errorPages(logger: Logger, views: Views): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-    } catch (caught) {
+    } catch (thrown) {
+      // The database went away: an outage to wait out (503, Retry-After), not a bug (500).
+      const caught = !isAppError(thrown) && isDatabaseUnavailable(thrown)
+        ? new AppError('service.unavailable', { retryAfter: UNAVAILABLE_RETRY_AFTER_S, detail: `database: ${(thrown as Error).message}` })
+        : thrown;
       const requestId = ctx.state.requestId as string;
       const err = isAppError(caught) ? caught : new AppError('internal');
       const status = isAppError(caught) ? caught.status : ((caught as { status?: number }).status ?? 500);
       const clientError = status >= 400 && status < 500;
       if (!isAppError(caught) && !clientError) logger.error({ err: caught, requestId }, 'unhandled error');
+      else if (err.code === 'service.unavailable') logger.warn({ requestId, path: ctx.path, detail: err.detail }, 'service unavailable');
       else logger.info({ requestId, code: err.code, detail: err.detail }, 'request refused');
       const locale = pickLocale(undefined, ctx.get('accept-language'));
       const message = clientError && !isAppError(caught) ? new AppError('request.invalid').publicMessage(locale) : err.publicMessage(locale);
       ctx.status = clientError ? status : err.status;
       if (err.retryAfter) ctx.set('retry-after', String(err.retryAfter));
       if (wantsJson(ctx)) {
-        ctx.body = { error: isAppError(caught) ? err.code : clientError ? 'request.invalid' : 'internal', message, requestId };
+        // Admin callers are services: they get the reason of a refused request (never for a 5xx).
+        const reason = ctx.path.startsWith('/admin/api') && isAppError(caught) && err.status < 500 ? err.detail : undefined;
+        ctx.body = { error: isAppError(caught) ? err.code : clientError ? 'request.invalid' : 'internal', message, ...(reason ? { reason } : {}), requestId };
       } else {
         ctx.type = 'html';
         ctx.body = views.render('error', locale, { title: t(locale, 'error.title'), message, requestId });
       }
+    }
+  };
+}
+
+/**
+ * Answers 503 when a request is not done within `ms` (config `requestTimeoutMs`): while the
+ * database is away nobody, person or proxy, waits longer than that. The work itself cannot
+ * be cancelled: it ends by itself within the pool's connect and query timeouts, and what it
+ * writes afterwards goes nowhere (the answer has been sent). Runs inside errorPages.
+ */
+export function requestDeadline(ms: number, logger: Logger): Middleware {
+  return async (ctx, next) => {
+    let timer: NodeJS.Timeout | undefined;
+    const work = next();
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), ms); });
+    try {
+      if (await Promise.race([work, late]) === 'late') {
+        work.catch((err) => logger.debug({ err, requestId: ctx.state.requestId }, 'request failed after its deadline'));
+        throw new AppError('service.unavailable', { retryAfter: UNAVAILABLE_RETRY_AFTER_S, detail: `no answer within ${ms} ms` });
+      }
+    } finally {
+      clearTimeout(timer);
     }
   };
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Db, DbOrTx } from '../db/database.ts';
 import { AppError, type ErrorCode } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
+import { emitEvent, identifierData } from '../events/outbox.ts';
 import { listIdentifiers, type IdentifierKind } from './identifiers.repo.ts';
 import { findPasswordHash, upsertPasswordHash } from './credentials.repo.ts';
 import type { PasswordHasher } from './passwords.ts';
@@ -84,12 +85,15 @@ export function createAccountSettings({ db, hasher }: { db: Db; hasher: Password
           const taken = await trx('identifiers').where({ kind: id.kind, value: id.value, verified: true }).whereNot({ account_id: accountId }).first('id');
           if (taken) throw new AppError('identity.identifier_in_use', { detail: `${id.kind} verified on another account` });
           const hasPrimary = await trx('identifiers').where({ account_id: accountId, kind: id.kind, is_primary: true }).first('id');
+          const before = await trx('identifiers').where({ account_id: accountId, kind: id.kind, value: id.value }).first('verified');
           await trx('identifiers')
             .insert({ account_id: accountId, kind: id.kind, value: id.value, verified: true, verified_at: trx.fn.now(), is_primary: !hasPrimary, source: 'account' })
             .onConflict(['account_id', 'kind', 'value'])
             .merge({ verified: true, verified_at: trx.fn.now() });
           await touch(trx, accountId);
           await recordAudit(trx, { ...by, action: 'identifier.added', subject: accountId, detail: { kind: id.kind } });
+          // Proving one the account already held verified changes nothing downstream.
+          if (!before?.verified) await emitEvent(trx, { type: 'identifier.linked', accountId, data: identifierData({ ...id, verified: true }) });
         });
       } catch (err) {
         if ((err as { code?: string }).code === '23505') throw new AppError('identity.identifier_in_use', { detail: (err as Error).message });
@@ -110,6 +114,7 @@ export function createAccountSettings({ db, hasher }: { db: Db; hasher: Password
         }
         await touch(trx, accountId);
         await recordAudit(trx, { ...by, action: 'identifier.removed', subject: accountId, detail: { kind: row.kind } });
+        await emitEvent(trx, { type: 'identifier.unlinked', accountId, data: identifierData(row) });
       });
     },
 

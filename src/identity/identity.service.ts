@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db, DbOrTx } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
+import { emitEvent, identifierData, viaOf } from '../events/outbox.ts';
 import { insertAccount, findAccountRow, type Profile, type AccountRow } from './accounts.repo.ts';
 import { insertIdentifier, listIdentifiers, accountIdsByIdentifier, type NewIdentifier, type IdentifierRow } from './identifiers.repo.ts';
 import { findPasswordHash, upsertPasswordHash } from './credentials.repo.ts';
@@ -54,6 +55,7 @@ export function createIdentityService({ db, hasher }: { db: Db; hasher: Password
             actor: input.actor, action: 'account.created', subject: id, ip: input.ip, userAgent: input.userAgent,
             detail: { identifiers: input.identifiers.map((i) => i.kind), password: hash !== undefined },
           });
+          await emitEvent(trx, { type: 'account.created', accountId: id, data: { via: viaOf(input.actor), identifiers: input.identifiers.map(identifierData) } });
           return (await getAccount(id, trx))!;
         });
       } catch (err) {

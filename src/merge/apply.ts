@@ -7,6 +7,7 @@ import { survive, type SurvivorRecord } from './survivorship.ts';
 import { journalUpdate, journalDelete } from './journal.ts';
 import { insertColumns } from './bulk-insert.ts';
 import { ASYNC_COMMIT } from './async-commit.ts';
+import { emitEvent, emitEvents, type NewEvent } from '../events/outbox.ts';
 import type { Evidence, LegacyDevice, LegacyProfile } from './record.ts';
 import type { LegacyHash } from '../identity/legacy-hashers.ts';
 
@@ -35,6 +36,8 @@ export interface ApplyOptions {
   confirm?: (report: PlanReport) => Promise<boolean>;
   onPlanStep?: (step: string) => void;
   onProgress?: (done: number, total: number) => void;
+  /** Told after each committed batch (metrics). */
+  onBatch?: (batch: { runId: number; clusters: number; records: number; appliedClusters: number; totalClusters: number }) => void;
 }
 
 export interface RunSummary { runId: number; report: PlanReport; resumed: boolean; counts: RunCounts }
@@ -94,6 +97,7 @@ export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promi
   let applied = Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '<=', checkpoint).count({ n: '*' }).first())?.n ?? 0);
   const counts: RunCounts = { accountsCreated: 0, accountsExtended: 0, accountsMerged: 0, held: 0, links: 0, identifiers: 0, credentials: 0, bindings: 0, ...run.counts };
   for (;;) {
+    let batch = { clusters: 0, records: 0 };
     const done = await db.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
       await trx.raw(ASYNC_COMMIT);
@@ -106,11 +110,13 @@ export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promi
         return true;
       }
       await applyBatch(trx, runId, clusters, overshared, o, counts);
+      batch = { clusters: clusters.length, records: clusters.reduce((n, c) => n + c.records, 0) };
       applied += clusters.length;
       checkpoint = Number(clusters[clusters.length - 1]!.cluster);
       await trx('merge_runs').where({ id: runId }).update({ checkpoint: { cluster: checkpoint }, counts, updated_at: trx.fn.now() });
       return false;
     });
+    if (batch.clusters) o.onBatch?.({ runId, ...batch, appliedClusters: applied, totalClusters: total });
     o.onProgress?.(done ? total : applied, total);
     if (done) return counts;
   }
@@ -175,6 +181,7 @@ async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCl
   const devices = new Map<string, LegacyDevice>();
   const bindings: Array<{ mac: string; account_id: string; source: string }> = [];
   const conflicts: Array<{ merge_run_id: number; record_ids: number[]; reasons: unknown }> = [];
+  const events: NewEvent[] = [];
 
   for (const c of clusters) {
     const members = byCluster.get(c.cluster) ?? [];
@@ -193,12 +200,14 @@ async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCl
       };
     });
     const { profile, banned } = survive(survivorRecords, o.sourcePriority);
+    const newLegacyIds = recs.filter((m) => m.linked_to === null).map((m) => records.get(m.record_id!)!).map((r) => ({ source: r.source, source_id: r.source_id }));
 
     let accountId: string;
     if (c.action === 'create') {
       accountId = randomUUID();
       // A ban in any legacy center is kept: the account starts locked (an operator unlocks).
       newAccounts.push({ id: accountId, profile, status: banned ? 'locked' : 'active', merge_run_id: runId });
+      events.push({ type: 'account.created', accountId, data: { via: 'merge', merge_run_id: runId, status: banned ? 'locked' : 'active', legacy_ids: newLegacyIds } });
       counts.accountsCreated++;
     } else {
       accountId = c.accounts![0]!;
@@ -212,6 +221,8 @@ async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCl
       } else {
         counts.accountsExtended++;
       }
+      // Legacy records new to CHUCS joining an existing account: no account merged away.
+      if (newLegacyIds.length) events.push({ type: 'account.merged', accountId, data: { survivor_id: accountId, merged_away_id: null, legacy_ids: newLegacyIds, merge_run_id: runId } });
     }
 
     // What each new record shares with the rest of its cluster: the evidence of its link.
@@ -259,6 +270,8 @@ async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCl
   }
 
   await insertColumns(trx, 'accounts', { id: 'text', profile: 'jsonb', status: 'text', merge_run_id: 'bigint' }, newAccounts);
+  // One statement for the batch's events, in the batch's transaction (merged-away accounts wrote theirs).
+  await emitEvents(trx, events);
   if (conflicts.length) await trx('merge_conflicts').insert(conflicts.map((c) => ({ ...c, reasons: JSON.stringify(c.reasons) })));
   await insertColumns(trx, 'record_links', { record_id: 'bigint', account_id: 'text', merge_run_id: 'bigint', rule: 'text', evidence: 'jsonb' }, links);
   counts.links += links.length;
@@ -314,13 +327,16 @@ function mergeProfile(before: Record<string, unknown>, legacy: ReturnType<typeof
  * still resolves), and its sessions and tokens are revoked. Every change is journalled.
  */
 async function mergeAccountInto(trx: Knex.Transaction, runId: number, loser: string, survivor: string) {
+  await emitEvent(trx, { type: 'account.merged', accountId: survivor, data: { survivor_id: survivor, merged_away_id: loser, legacy_ids: await legacyIdsHeldBy(trx, loser), merge_run_id: runId } });
   const survivorIds = new Map((await trx('identifiers').where({ account_id: survivor })).map((i: { kind: string; value: string }) => [`${i.kind}\u0000${i.value}`, i]));
   for (const i of await trx('identifiers').where({ account_id: loser })) {
     const same = survivorIds.get(`${i.kind}\u0000${i.value}`) as { id: number; verified: boolean } | undefined;
     if (same) {
       if (i.verified && !same.verified) {
-        await journalUpdate(trx, runId, 'identifiers', { id: same.id }, ['verified', 'verified_at']);
+        // Deleted before the survivor's copy is verified, so undo (newest first) unverifies
+        // that copy before it puts this one back: two verified copies would break the index.
         await journalDelete(trx, runId, 'identifiers', { id: i.id });
+        await journalUpdate(trx, runId, 'identifiers', { id: same.id }, ['verified', 'verified_at']);
         await trx('identifiers').where({ id: same.id }).update({ verified: true, verified_at: i.verified_at });
       } else {
         await journalDelete(trx, runId, 'identifiers', { id: i.id });
@@ -352,4 +368,13 @@ async function mergeAccountInto(trx: Knex.Transaction, runId: number, loser: str
   await journalUpdate(trx, runId, 'accounts', { id: loser }, ['status', 'merged_into', 'updated_at']);
   await trx('accounts').where({ id: loser }).update({ status: 'merged', merged_into: survivor, updated_at: trx.fn.now() });
   await trx('oidc_models').where({ account_id: loser }).delete();
+}
+
+/**
+ * Every legacy id that resolves to an account: its own records and those of accounts merged
+ * into it before. What a downstream system re-keys when the account merges or unmerges.
+ */
+export async function legacyIdsHeldBy(trx: Knex.Transaction, accountId: string): Promise<Array<{ source: string; source_id: string }>> {
+  return trx('record_links as l').join('legacy_records as r', 'r.id', 'l.record_id').join('accounts as a', 'a.id', 'l.account_id')
+    .where((w) => w.where('a.id', accountId).orWhere('a.merged_into', accountId)).orderBy('r.id').select('r.source', 'r.source_id');
 }

@@ -1,5 +1,6 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { ClientsService } from '../clients/clients.service.ts';
 
 /**
@@ -19,9 +20,32 @@ const canBeStored = (value: string) => !value.includes('\u0000');
 
 export function createAdapterFactory({ db, clients }: { db: Db; clients: ClientsService }) {
   return function adapterFor(model: string): Adapter {
-    if (model === 'Client') return clientAdapter(clients);
-    return modelAdapter(db, model);
+    return whileDatabaseAway(model === 'Client' ? clientAdapter(clients) : modelAdapter(db, model));
   };
+}
+
+/**
+ * oidc-provider's answer while the database is away: temporarily_unavailable with 503 (an
+ * authorization request with a known client and redirect URI gets it at its redirect URI, as
+ * RFC 6749 4.1.2.1 says), not server_error with 500. The cause stays private (error_detail).
+ */
+export function databaseUnavailable(cause: unknown): Error {
+  const err = new errors.TemporarilyUnavailable('the service is temporarily unavailable, please retry shortly', { cause });
+  return Object.assign(err, { status: 503, statusCode: 503 });
+}
+
+function whileDatabaseAway(adapter: Adapter): Adapter {
+  const guarded: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(adapter) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
+    guarded[name] = async (...args: unknown[]) => {
+      try {
+        return await method(...args);
+      } catch (err) {
+        throw isDatabaseUnavailable(err) ? databaseUnavailable(err) : err;
+      }
+    };
+  }
+  return guarded as unknown as Adapter;
 }
 
 function clientAdapter(clients: ClientsService): Adapter {

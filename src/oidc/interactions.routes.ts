@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import { errors as oidcErrors } from 'oidc-provider';
 import { AppError } from '../errors.ts';
 import type { PasswordLogin } from '../auth/password-login.ts';
+import type { SignInObserver } from '../auth/sign-in-observer.ts';
 import { parseCodeTarget, type CodeLogin } from '../auth/code-login.ts';
 import type { Config } from '../config/schema.ts';
 import type { Federation, Pending } from '../federation/federation.service.ts';
@@ -41,6 +42,8 @@ export interface InteractionDeps {
   legal: Config['legal'];
   views: Views;
   csrf: Csrf;
+  /** Told of upstream sign-ins (the password and code strategies report their own). */
+  onSignIn?: SignInObserver | undefined;
 }
 
 /**
@@ -61,7 +64,7 @@ export interface InteractionDeps {
  * (see loadExistingGrant). The pages wear the app's brand; an app may allow only some ways
  * of signing in (a TV app: codes only), and the POSTs of the others are refused.
  */
-export function createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, identity, brands, db, legal, views, csrf }: InteractionDeps): Router {
+export function createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, identity, brands, db, legal, views, csrf, onSignIn = () => {} }: InteractionDeps): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   router.use(formBody());
 
@@ -141,6 +144,7 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, fe
     try {
       ({ accountId } = await federation.apply(pending, await federation.decide(pending, choice), by));
     } catch (err) {
+      if (!choice || 'create' in choice) onSignIn('upstream', 'failure');
       return showLogin(ctx, details, { error: refuse(ctx, err, details) });
     }
     if (!choice || 'create' in choice) {
@@ -148,6 +152,7 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, fe
         actor: `account:${accountId}`, action: 'login.succeeded', subject: accountId, ...by,
         detail: { method: 'upstream', provider: pending.identity.provider, client: String(details.params.client_id) },
       });
+      onSignIn('upstream', 'success');
     }
     const amr = choice && 'provenAccount' in choice && pending.proven ? ['fed', pending.proven.amr] : ['fed'];
     await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId, amr, remember: true } }, { mergeWithLastSubmission: false });

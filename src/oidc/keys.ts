@@ -63,3 +63,10 @@ export async function rotateKeys(file: string): Promise<{ added: string[]; retir
 export function publicKeyIds(jwks: PrivateJwks): Array<{ kid: string; alg: string }> {
   return jwks.keys.map((k) => ({ kid: k.kid ?? '', alg: k.alg ?? '' }));
 }
+
+const PRIVATE_JWK_PARTS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
+
+/** The public half of every key, for verifying what CHUCS signed (its own tokens) in-process. */
+export function publicJwks(jwks: PrivateJwks): PrivateJwks {
+  return { keys: jwks.keys.map((k) => Object.fromEntries(Object.entries(k).filter(([name]) => !PRIVATE_JWK_PARTS.has(name))) as JWK) };
+}

@@ -1,4 +1,4 @@
-import Provider, { errors, type Configuration, type KoaContextWithOIDC, type AdapterFactory } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC, type AdapterFactory } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { IdentityService } from '../identity/identity.service.ts';
@@ -7,9 +7,16 @@ import { pickLocale } from '../i18n/locale.ts';
 import { t } from '../i18n/messages.ts';
 import { SCOPE_CLAIMS, accountClaims } from './claims.ts';
 import { oauthErrorWords } from './oauth-errors.ts';
+import { databaseUnavailable } from './adapter.ts';
+import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_S } from '../db/unavailable.ts';
 import type { PrivateJwks } from './keys.ts';
-import type { Devices, DeviceFacts } from '../devices/devices.service.ts';
-import { BadDeviceParams, DEVICE_PARAMS, deviceFactsOf } from '../devices/device-params.ts';
+import { adminResource } from '../admin/admin-scopes.ts';
+import { LOGIN_METHODS, loginMethodsOf, type LoginMethod } from '../clients/clients.service.ts';
+import { deviceProofOf, proofMatches, type Devices, type DeviceFacts } from '../devices/devices.service.ts';
+import { BadDeviceParams, DEVICE_PARAMS, deviceFactsOf, deviceSecretOf } from '../devices/device-params.ts';
+
+/** What oidc-provider keeps with a device code about the device (deviceInfo below). */
+interface DeviceInfo { ip: string; ua: string; device?: DeviceFacts; proof?: string }
 import { registerAnonymousDeviceGrant, anonymousSubjectClaims } from '../devices/anonymous-grant.ts';
 
 export interface ProviderDeps {
@@ -40,6 +47,27 @@ const AUTHENTICATION_CLAIMS = ['sub', 'auth_time', 'sid', 'amr', 'acr'];
 function localeOf(ctx: KoaContextWithOIDC) {
   const params = ctx.oidc?.params as { ui_locales?: string } | undefined;
   return pickLocale(params?.ui_locales, ctx.get('accept-language'));
+}
+
+/** How a session signed in (its amr) in terms of the sign-in methods an app may allow. */
+const METHOD_OF_AMR: Record<string, LoginMethod> = { sms: 'code', otp: 'code', pwd: 'password', fed: 'upstream' };
+
+/**
+ * oidc-provider's prompts, with one more reason to show the login page: an app that allows
+ * only some sign-in methods (a TV app: codes only) does not take a session signed in another
+ * way; the person signs in again with a method it allows.
+ */
+function interactionPolicyFor() {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(new interactionPolicy.Check('login_method_not_allowed', 'the app does not accept how this session signed in', async (ctx) => {
+    const { client, session } = ctx.oidc;
+    if (!client || !session?.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    const allowed = loginMethodsOf(client.metadata());
+    if (allowed.length === LOGIN_METHODS.length) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    const used = (session.amr ?? []).map((a: string) => METHOD_OF_AMR[a]);
+    return used.some((m: LoginMethod | undefined) => m && allowed.includes(m)) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+  }));
+  return policy;
 }
 
 /** Whether a host is on the configured list of private-network hosts CHUCS may call. */
@@ -77,7 +105,7 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
     scopes: ['openid', 'offline_access', 'profile', 'email', 'phone'],
     responseTypes: ['code', 'none'], // no implicit or hybrid flows: tokens never travel in the URL
     clientDefaults: { grant_types: ['authorization_code', 'refresh_token'], id_token_signed_response_alg: 'RS256', token_endpoint_auth_method: 'client_secret_basic' },
-    extraClientMetadata: { properties: ['chucs_first_party', 'chucs_brand', 'chucs_legacy_source', 'chucs_upstreams', 'chucs_login_methods'] },
+    extraClientMetadata: { properties: ['chucs_first_party', 'chucs_brand', 'chucs_legacy_source', 'chucs_upstreams', 'chucs_admin_scopes', 'chucs_login_methods'] },
 
     async findAccount(ctx, sub) {
       const account = await identity.getAccount(sub);
@@ -88,7 +116,7 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
       return { accountId: account.id, claims: async () => ({ ...accountClaims(account), ...legacy }) as { sub: string } };
     },
 
-    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: interactionPolicyFor() },
 
     // Changhong's own apps skip the consent page: their grant is given on the person's behalf.
     async loadExistingGrant(ctx) {
@@ -129,7 +157,8 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
 
     ttl: {
       AccessToken: config.ttl.accessTokenSeconds,
-      ClientCredentials: config.ttl.accessTokenSeconds,
+      // Admin API tokens (for a resource) live ten minutes; other service tokens the configured time.
+      ClientCredentials: (_ctx, token) => ((token as { resourceServer?: unknown }).resourceServer ? 600 : config.ttl.accessTokenSeconds),
       AuthorizationCode: config.ttl.authorizationCodeSeconds,
       IdToken: config.ttl.accessTokenSeconds,
       RefreshToken: config.ttl.refreshTokenSeconds,
@@ -142,6 +171,22 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // The admin API is a resource (RFC 8707): a client registered with admin scopes gets, by
+      // client credentials and resource=<issuer>/admin/api, a short JWT access token for it
+      // holding those of its scopes it asked for. Any other client, or resource, is refused.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: (_ctx, _client, oneOf) => oneOf ?? undefined as unknown as string,
+        useGrantedResource: () => false,
+        async getResourceServerInfo(_ctx, resourceIndicator, client) {
+          const allowed = client.metadata().chucs_admin_scopes as string[] | undefined;
+          if (resourceIndicator !== adminResource(config.issuer) || !allowed?.length) throw new errors.InvalidTarget();
+          return {
+            scope: allowed.join(' '), audience: resourceIndicator, accessTokenTTL: 600,
+            accessTokenFormat: 'jwt', jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
       // The claims request parameter (OIDC Core 5.5): apps ask for auth_time, sid or amr
       // explicitly. Never for more than their scopes give: the consent page lists scopes.
       claimsParameter: {
@@ -186,21 +231,36 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
             if (err instanceof BadDeviceParams) throw new errors.InvalidRequest(err.message);
             throw err;
           }
-          return { ip: ctx.ip, ua: ctx.get('user-agent'), ...(device ? { device } : {}) };
+          // The device secret itself is not kept with the code, only what it proves.
+          const proof = deviceProofOf(deviceSecretOf(ctx.oidc.params as Record<string, unknown>));
+          return { ip: ctx.ip, ua: ctx.get('user-agent'), ...(device ? { device, ...(proof ? { proof } : {}) } : {}) };
         },
         async userCodeConfirmSource(ctx, form, client, deviceInfo, userCode) {
-          const device = (deviceInfo as { device?: DeviceFacts }).device;
-          page(ctx, 'device-confirm', t(localeOf(ctx), 'device.title'), {
-            form, userCode, clientName: client.clientName ?? client.clientId, model: device?.model, room: device?.room,
+          const locale = localeOf(ctx);
+          const { device, proof } = deviceInfo as unknown as DeviceInfo;
+          // A device registered with CHUCS must prove it is that device; a request merely naming
+          // its MAC goes no further (it would bind the person to someone else's TV).
+          if (device && proofMatches(await devices.find(device.mac), proof) === 'wrong') {
+            ctx.status = 400;
+            page(ctx, 'message', t(locale, 'device.title'), { message: t(locale, 'device.unproven') });
+            return;
+          }
+          page(ctx, 'device-confirm', t(locale, 'device.title'), {
+            form, userCode, clientName: client.clientName ?? client.clientId,
+            model: device?.model, room: device?.room, macTail: device ? device.mac.slice(-4).toUpperCase() : undefined,
           });
         },
         async successSource(ctx) {
           const locale = localeOf(ctx);
-          const code = ctx.oidc.deviceCode as unknown as { accountId: string; clientId: string; deviceInfo?: { device?: DeviceFacts } } | undefined;
-          if (code?.deviceInfo?.device) {
-            await devices.bind(code.deviceInfo.device, code.accountId, {
-              actor: `account:${code.accountId}`, ip: ctx.ip, userAgent: ctx.get('user-agent'), clientId: code.clientId,
-            });
+          const code = ctx.oidc.deviceCode as unknown as { accountId: string; clientId: string; grantId?: string; deviceInfo?: DeviceInfo } | undefined;
+          const device = code?.deviceInfo?.device;
+          if (code && device) {
+            const proof = proofMatches(await devices.find(device.mac), code.deviceInfo?.proof);
+            if (proof !== 'wrong') {
+              await devices.bind(device, proof === 'proven', code.accountId, code.grantId, {
+                actor: `account:${code.accountId}`, ip: ctx.ip, userAgent: ctx.get('user-agent'), clientId: code.clientId,
+              });
+            }
           }
           page(ctx, 'message', t(locale, 'device.title'), { message: t(locale, 'device.done') });
         },
@@ -220,7 +280,8 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
     async renderError(ctx, out, error) {
       const locale = localeOf(ctx);
       const status = (error as { statusCode?: number }).statusCode ?? 500;
-      if (status >= 500) logger.error({ err: error, requestId: ctx.state.requestId }, 'oidc-provider error');
+      // An unreachable database is logged once per request as a warning (below), not as a bug.
+      if (status >= 500 && status !== 503 && !isDatabaseUnavailable(error)) logger.error({ err: error, requestId: ctx.state.requestId }, 'oidc-provider error');
       const words = oauthErrorWords(String(out.error), locale);
       page(ctx, 'error', t(locale, 'error.title'), { message: words, requestId: ctx.state.requestId });
     },
@@ -228,6 +289,24 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
 
   const provider = new Provider(config.issuer, configuration);
   provider.proxy = config.trustProxy;
+  // The adapter answers 503 temporarily_unavailable while the database is away; our own hooks
+  // (findAccount, claims, device binding) reach it too, and their errors would be a 500
+  // server_error: those become the same 503 here.
+  provider.use(async (koaCtx, next) => {
+    await next();
+    const ctx = koaCtx as KoaContextWithOIDC;
+    const cause = ctx.state.databaseUnavailable as Error | undefined;
+    if (ctx.status === 500 && cause) {
+      ctx.status = 503;
+      const locale = localeOf(ctx);
+      if (ctx.response.is('html')) page(ctx, 'error', t(locale, 'error.title'), { message: oauthErrorWords('temporarily_unavailable', locale), requestId: ctx.state.requestId });
+      else ctx.body = { error: 'temporarily_unavailable', error_description: (databaseUnavailable(cause) as { error_description?: string }).error_description };
+    }
+    if (ctx.status === 503) {
+      ctx.set('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
+      logger.warn({ requestId: ctx.state.requestId, route: ctx.oidc?.route, err: cause?.message }, 'service unavailable (database)');
+    }
+  });
   // A POST of the device code form without a session cookie (cookies blocked, a forged or
   // scripted request) has no form to check against; oidc-provider 9 answers it with a 500
   // (its error page re-renders the form into a session it never saved). Show a fresh form.
@@ -240,7 +319,10 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
     await next();
   });
   registerAnonymousDeviceGrant(provider, devices);
-  provider.on('server_error', (ctx, err) => logger.error({ err, requestId: ctx.state?.requestId }, 'oidc-provider server_error'));
+  provider.on('server_error', (ctx, err) => {
+    if (isDatabaseUnavailable(err)) ctx.state.databaseUnavailable = err;
+    else logger.error({ err, requestId: ctx.state?.requestId }, 'oidc-provider server_error');
+  });
   provider.on('backchannel.error', (_ctx, err, client) => logger.warn({ err: (err as Error).message, client: client.clientId }, 'back-channel logout delivery failed'));
   return provider;
 }

@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { runCli, cliEnvironment } from '../support/cli.ts';
 import { openDatabase } from '../../src/db/database.ts';
@@ -189,4 +190,33 @@ test('devices show lists who a TV is bound to; devices resold unbinds it from ev
   expect(JSON.parse(resold.stdout)).toEqual({ mac: '00e04c6800aa', unbound: 2 });
   expect(JSON.parse((await runCli(['--json', 'devices', 'show', '00e04c6800aa'], env)).stdout).bindings).toEqual([]);
   expect((await runCli(['devices', 'show', 'zz'], env)).code).toBe(2);
+});
+
+test('events tail shows what changed; events replay says what it will send again, needs a yes, and queues it; events status shows the backlog', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'chucs-cli-events-'));
+  const configFile = path.join(dir, 'chucs.json');
+  writeFileSync(configFile, JSON.stringify({ webhooks: [{ id: 'crm', url: 'https://crm.example/hooks/chucs', signing: 'jws' }] }));
+  const eventsEnv = { ...cliEnvironment(), CHUCS_CONFIG: configFile };
+  const added = JSON.parse((await runCli(['--json', 'users', 'add', '--phone', '13900139001'], eventsEnv)).stdout);
+
+  const tail = await runCli(['--json', 'events', 'tail', '--type', 'account.created'], eventsEnv);
+  expect(tail.code).toBe(0);
+  const [created, ...others] = JSON.parse(tail.stdout);
+  expect(others).toEqual([]);
+  expect(created).toMatchObject({ type: 'account.created', account_id: added.id, data: { via: 'cli', identifiers: [{ kind: 'phone', value: '+8613900139001' }] } });
+  expect((await runCli(['events', 'tail', '--account', added.id], eventsEnv)).stdout).toContain(`account.created          ${added.id}`);
+  expect((await runCli(['events', 'tail', '--type', 'account.nope'], eventsEnv)).code).toBe(2);
+
+  const refused = await runCli(['events', 'replay', '--since', created.id], eventsEnv);
+  expect(refused.code).toBe(3); // no terminal, no --yes: nothing queued
+  expect(refused.stderr).toContain('1 to crm');
+  const replayed = await runCli(['--json', 'events', 'replay', '--since', created.id, '--yes'], eventsEnv);
+  expect(JSON.parse(replayed.stdout)).toEqual({ since: created.id, subscribers: [{ subscriber: 'crm', events: 1 }] });
+  const byTime = await runCli(['--json', 'events', 'replay', '--since', '2000-01-01T00:00:00Z', '--subscriber', 'crm', '--yes'], eventsEnv);
+  expect(JSON.parse(byTime.stdout).subscribers).toEqual([{ subscriber: 'crm', events: 1 }]);
+  expect((await runCli(['events', 'replay', '--since', 'yesterday', '--yes'], eventsEnv)).code).toBe(2);
+  expect((await runCli(['events', 'replay', '--since', created.id, '--subscriber', 'erp', '--yes'], eventsEnv)).code).toBe(2);
+
+  const status = JSON.parse((await runCli(['--json', 'events', 'status'], eventsEnv)).stdout);
+  expect(status.subscribers).toEqual([expect.objectContaining({ subscriber: 'crm', pending: 1, retrying: 0 })]);
 });

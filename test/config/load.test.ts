@@ -48,3 +48,16 @@ test('an upstream endpoint that would carry the app secret over plain http elsew
   expect(() => loadConfig({}, { upstreams: [upstream] })).toThrow(/upstreams.0.endpoints.token: must be https/);
   expect(loadConfig({}, { upstreams: [{ ...upstream, endpoints: { token: 'http://127.0.0.1:8080/oauth2.0/token' } }] }).upstreams).toHaveLength(1);
 });
+
+test('webhooks: an HMAC secret from CHUCS_WEBHOOK_<ID>_SECRET, redacted when logged; plain http only to this machine or a named host; known event types only', () => {
+  const secret = 's'.repeat(40);
+  const crm = { id: 'crm-east', url: 'https://crm.example/hooks', signing: 'hmac' };
+  const config = loadConfig({ CHUCS_WEBHOOK_CRM_EAST_SECRET: secret }, { webhooks: [crm] });
+  expect(config.webhooks[0]).toMatchObject({ id: 'crm-east', signing: 'hmac', secret });
+  expect(JSON.stringify(describeConfig(config))).not.toContain(secret);
+  expect(() => loadConfig({}, { webhooks: [crm] })).toThrow(/webhooks\.0\.secret/);
+  expect(() => loadConfig({}, { webhooks: [{ id: 'dw', url: 'http://dw.example/hooks', signing: 'jws' }] })).toThrow(/webhooks\.0\.url: must be https/);
+  expect(loadConfig({}, { webhooks: [{ id: 'dw', url: 'http://dw.corp/hooks', signing: 'jws' }], privateNetworkHosts: ['*.corp'] }).webhooks).toHaveLength(1);
+  expect(loadConfig({}, { webhooks: [{ id: 'dw', url: 'http://127.0.0.1:9/hooks', signing: 'jws' }] }).webhooks).toHaveLength(1);
+  expect(() => loadConfig({}, { webhooks: [{ id: 'dw', url: 'https://dw.example/hooks', signing: 'jws', events: ['account.renamed'] }] })).toThrow(/webhooks\.0\.events\.0/);
+});

@@ -18,10 +18,12 @@ import { ANONYMOUS_DEVICE_GRANT, DEVICE_CODE_GRANT } from '../../src/clients/cli
 let server: TestServer;
 let tv: { clientId: string; clientSecret?: string };
 const MAC = 'A4:B1:C2:D3:E4:F5';
+/** What the TV got when it registered (the anonymous grant's first answer) and keeps. */
+let deviceSecret: string;
 
 beforeAll(async () => {
   server = await startTestServer();
-  tv = await server.addClient({ name: '长虹电视', firstParty: true, grantTypes: [DEVICE_CODE_GRANT, ANONYMOUS_DEVICE_GRANT], redirectUris: [] });
+  tv = await server.addClient({ name: '长虹电视', firstParty: true, grantTypes: [DEVICE_CODE_GRANT, 'refresh_token', ANONYMOUS_DEVICE_GRANT], redirectUris: [] });
 });
 afterAll(() => server.close());
 
@@ -29,7 +31,7 @@ const tvAuth = () => basic(tv.clientId, tv.clientSecret!);
 
 async function deviceAuthorization() {
   const res = await request(server.url).post('/device/auth').set('authorization', tvAuth()).type('form')
-    .send({ scope: 'openid', mac: MAC, device_type: 'tv', device_model: 'CHiQ Q10', device_room: '客厅', device_serial: 'SN-0001' });
+    .send({ scope: 'openid offline_access', mac: MAC, device_secret: deviceSecret, device_type: 'tv', device_model: 'CHiQ Q10', device_room: '客厅', device_serial: 'SN-0001' });
   expect(res.status).toBe(200);
   return res.body as { device_code: string; user_code: string; verification_uri_complete: string };
 }
@@ -37,7 +39,7 @@ async function deviceAuthorization() {
 async function pollForTokens(deviceCode: string) {
   const res = await request(server.url).post('/token').set('authorization', tvAuth()).type('form').send({ grant_type: DEVICE_CODE_GRANT, device_code: deviceCode });
   expect(res.status).toBe(200);
-  return res.body as { access_token: string; id_token: string };
+  return res.body as { access_token: string; id_token: string; refresh_token?: string };
 }
 
 async function signInOnPhone(userCode: string, phone: string) {
@@ -45,6 +47,8 @@ async function signInOnPhone(userCode: string, phone: string) {
   const confirmPage = await enterDeviceCode(agent, server.url, userCode);
   expect(confirmPage.text).toContain('CHiQ Q10'); // the person sees which device asks, and where it is
   expect(confirmPage.text).toContain('客厅');
+  expect(confirmPage.text).toContain('E4F5'); // the end of the MAC, to compare with the TV's label
+  expect(confirmPage.text).toContain('这台设备将绑定到你的长虹ID');
   const done = await approveDevice(agent, server.url, userCode, { target: phone, readCode: () => server.lastCode(`+86${phone}`) });
   expect(done).toContain('登录成功，请回到设备上继续。');
   return agent;
@@ -56,11 +60,17 @@ test('the TV story: anonymous, QR, phone sign-in, binding, a second member, unbi
   expect(anonymous.status).toBe(200);
   const anonymousSubject = anonymous.body.anonymous_subject as string;
   expect(anonymousSubject).toMatch(/^anon_/);
+  deviceSecret = anonymous.body.device_secret;
+  expect(deviceSecret).toMatch(/^[\w-]{43}$/); // given once: the TV proves itself with it from now on
   const introspected = await request(server.url).post('/token/introspection').set('authorization', tvAuth()).type('form').send({ token: anonymous.body.access_token });
   expect(introspected.body).toMatchObject({ active: true, client_id: tv.clientId, anonymous_subject: anonymousSubject });
   expect(introspected.body.sub).toBeUndefined();
-  const again = await request(server.url).post('/token').set('authorization', tvAuth()).type('form').send({ grant_type: ANONYMOUS_DEVICE_GRANT, mac: 'a4b1c2d3e4f5' });
+  const again = await request(server.url).post('/token').set('authorization', tvAuth()).type('form').send({ grant_type: ANONYMOUS_DEVICE_GRANT, mac: 'a4b1c2d3e4f5', device_secret: deviceSecret });
   expect(again.body.anonymous_subject).toBe(anonymousSubject);
+  expect(again.body.device_secret).toBeUndefined();
+  const impostor = await request(server.url).post('/token').set('authorization', tvAuth()).type('form').send({ grant_type: ANONYMOUS_DEVICE_GRANT, mac: MAC, device_room: '别人家' });
+  expect(impostor.status).toBe(400);
+  expect(impostor.body.error).toBe('invalid_grant');
 
   // 2. Someone wants to sign in: a code and a QR code of verification_uri_complete.
   const first = await deviceAuthorization();
@@ -107,11 +117,38 @@ test('the TV story: anonymous, QR, phone sign-in, binding, a second member, unbi
   expect((await submit(member, memberDevices.res, `/account/devices/${device.id}/unbind`)).headers.location).toBe('/account/devices?done=unbound');
   expect((await server.chucs.devices.bindings('a4b1c2d3e4f5')).map((b) => b.accountId)).toEqual([ownerId]);
 
-  // 7. Sold: unbound from everyone; the next owner's TV starts with a new anonymous subject.
+  // 7. Sold: unbound from everyone, and the TV no longer acts for its old owner; the next
+  // owner's TV starts with a new anonymous subject.
+  expect(tokens.refresh_token).toBeTruthy();
   expect(await server.chucs.devices.reportResold('a4b1c2d3e4f5', { actor: 'cli:test' })).toEqual({ unbound: 1 });
   expect(await server.chucs.devices.bindings('a4b1c2d3e4f5')).toEqual([]);
+  const stale = await request(server.url).post('/token').set('authorization', tvAuth()).type('form').send({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+  expect(stale.body.error).toBe('invalid_grant');
+  expect((await request(server.url).get('/me').set('authorization', `Bearer ${tokens.access_token}`)).status).toBe(401);
   const reborn = await request(server.url).post('/token').set('authorization', tvAuth()).type('form').send({ grant_type: ANONYMOUS_DEVICE_GRANT, mac: MAC });
   expect(reborn.body.anonymous_subject).not.toBe(anonymousSubject);
+}, 90_000); // two device flows and SMS sign-ins: seconds each on a loaded machine
+
+test("a request naming someone else's registered TV cannot bind it, claim it or relabel it", async () => {
+  const victimMac = '10:2a:b3:c4:d5:e6';
+  const registered = await request(server.url).post('/token').set('authorization', tvAuth()).type('form').send({ grant_type: ANONYMOUS_DEVICE_GRANT, mac: victimMac, device_room: '卧室' });
+  expect(registered.body.device_secret).toBeTruthy();
+  const forged = await request(server.url).post('/device/auth').set('authorization', tvAuth()).type('form')
+    .send({ scope: 'openid', mac: victimMac, device_room: '已验证的设备' });
+  expect(forged.status).toBe(200); // the request itself is ordinary; the person approving it is stopped
+  const page = await enterDeviceCode(browser(server.url), server.url, forged.body.user_code);
+  expect(page.status).toBe(400);
+  expect(page.text).toContain('这台设备无法证明自己的身份');
+  const device = (await server.chucs.devices.find('102ab3c4d5e6'))!;
+  expect(device.room).toBe('卧室');
+  expect(await server.chucs.devices.bindings('102ab3c4d5e6')).toEqual([]);
+});
+
+test('placeholder and multicast MACs are not a device', async () => {
+  for (const mac of ['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '02:00:00:00:00:00', '01:00:5e:00:00:01']) {
+    const res = await request(server.url).post('/token').set('authorization', tvAuth()).type('form').send({ grant_type: ANONYMOUS_DEVICE_GRANT, mac });
+    expect([mac, res.status, res.body.error]).toEqual([mac, 400, 'invalid_request']);
+  }
 });
 
 test('a device request with a malformed MAC is refused, not stored', async () => {

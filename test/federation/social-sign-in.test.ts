@@ -122,6 +122,11 @@ test('a new person through WeChat: asked, creates a Changhong ID holding the ope
   wechat.signInAs(wechatPerson('1', 'oUnion-1'));
   const again = await viaUpstream('wechat');
   expect((await toApp(again)).sub).toBe(claims.sub);
+  // Downstream hears of the account and the link once, not of each sign-in; never the openid or unionid.
+  expect(await server.database.db('events').where({ account_id: claims.sub }).orderBy('id').select('type', 'data')).toEqual([
+    { type: 'account.created', data: { via: 'upstream:wechat', identifiers: [] } },
+    { type: 'identifier.linked', data: { kind: 'upstream', provider: 'wechat', verified: true } },
+  ]);
 });
 
 test.each([
@@ -301,6 +306,11 @@ describe('the account center: link and unlink', () => {
     expect(unlinked.headers.location).toBe('/account/linked?done=unlinked');
     expect(await server.database.db('external_identities').where({ id: link.id })).toEqual([]);
     expect(await server.database.db('identifiers').where({ kind: 'weibo_uid', value: '3000000001' })).toEqual([]);
+    const events = await server.database.db('events').where({ account_id: link.account_id }).whereLike('type', 'identifier.%').orderBy('id').select('type', 'data');
+    expect(events).toEqual([
+      { type: 'identifier.linked', data: { kind: 'upstream', provider: 'weibo', verified: true } },
+      { type: 'identifier.unlinked', data: { kind: 'upstream', provider: 'weibo' } },
+    ]);
   });
 
   test('the last way to sign in cannot be unlinked', async () => {

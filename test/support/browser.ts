@@ -74,7 +74,7 @@ export async function runFlow(agent: Browser, base: string, start: string, perso
     let res = await agent.get(path);
     while (res.status === 200 && res.type === 'text/html' && path.startsWith('/interaction/')) {
       const uid = path.split('/')[2]!.split('?')[0];
-      if (res.text.includes(`/interaction/${uid}/login`)) {
+      if (res.text.includes(`/interaction/${uid}/login`) || res.text.includes(`/interaction/${uid}/code/send`)) {
         if (!person) throw new Error('login page reached, but no person to sign in');
         pages.push('login');
         if ('password' in person) {
