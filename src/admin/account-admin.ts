@@ -5,7 +5,7 @@ import type { Actor } from '../identity/account-settings.ts';
 import { normaliseEmail, normaliseMac, normalisePhone, normaliseUsername } from '../identity/normalise.ts';
 import { revokeAccountTokens } from '../oidc/adapter.ts';
 import type { LogoutNotifier } from '../oidc/backchannel.ts';
-import { emitEvent } from '../events/outbox.ts';
+import { emitEvent, forgetEventValues } from '../events/outbox.ts';
 
 /** What an administrator may search accounts by; exactly one key per search. */
 export type AccountQuery =
@@ -120,6 +120,6 @@ async function scrub(trx: DbOrTx, ids: string[]): Promise<void> {
   // What undo would restore of these accounts is personal data too: the runs can no longer bring it back.
   await trx('merge_run_journal').whereRaw("before->>'account_id' = any(?)", [ids]).delete();
   await trx('audit_log').whereIn('subject', ids).update({ ip: null, user_agent: null });
-  // Events about these accounts keep their type and account id; their contents (phones, emails) go.
-  await trx('events').whereIn('account_id', ids).update({ data: trx.raw("jsonb_build_object('erased', true)") });
+  // Events about these accounts stay (downstream systems re-key by them); the phones and emails in them go.
+  await forgetEventValues(trx, ids);
 }
