@@ -136,7 +136,8 @@ export function createInteractionRoutes({ provider, passwordLogin, codeLogin, fe
 
   /**
    * Signs in to the account an upstream identity leads to, or refuses on the login page.
-   * `proven`: the person just signed in to this account, which the identity should join.
+   * `choice`: the person chose a new Changhong ID, or proved (and confirmed) an existing one
+   * that the identity joins.
    */
   async function finishWithUpstream(ctx: Context, details: Details, pending: Pending, choice?: { create: true } | { provenAccount: string }) {
     const by = { ip: ctx.ip, userAgent: ctx.get('user-agent') };

@@ -207,7 +207,8 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
         // An app may look into its own tokens only: never another app's users.
         allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
       },
-      revocation: { enabled: true },
+      // An app may revoke its own tokens only, like introspection.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       backchannelLogout: { enabled: true },
       deviceFlow: {
         enabled: true,

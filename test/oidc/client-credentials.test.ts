@@ -80,3 +80,11 @@ test("another app cannot read a token through introspection: it is told only tha
   expect(nosy.body).toEqual({ active: false });
   expect((await asClient('/token/introspection', backend, { token })).body.active).toBe(true);
 });
+
+test("another app cannot revoke a token that is not its own", async () => {
+  const { access_token: token } = (await clientCredentials(backend)).body as { access_token: string };
+  const meddling = await asClient('/token/revocation', webApp, { token });
+  expect(meddling.status).toBe(200); // RFC 7009: the answer says nothing about other apps' tokens
+  const still = await asClient('/token/introspection', backend, { token });
+  expect(still.body.active).toBe(true);
+});
