@@ -155,9 +155,9 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
   const app = createHttpApp({
     config, logger, views, provider, cookieKeys: secrets.cookieKeys, metrics,
     routers: [
-      createAdminRoutes({ db, clients, brands, notifyLogout, requireScope: createAdminAuth({ issuer: config.issuer, jwks }), issuer: config.issuer }),
+      createAdminRoutes({ db, clients, brands, notifyLogout, requireScope: createAdminAuth({ issuer: config.issuer, jwks, clientMetadata: (id) => clients.providerMetadata(id) }), issuer: config.issuer }),
       createHealthRoutes({ db }),
-      createMetricsRoutes({ metrics, settings: config.metrics }),
+      createMetricsRoutes({ metrics, settings: config.metrics, behindProxy: config.trustProxy }),
       createAssetRoutes({ brands }),
       createInteractionRoutes({ provider, passwordLogin, codeLogin, federation, identity, brands, db, legal: config.legal, views, csrf, onSignIn: metrics.signIn }),
       createUpstreamRoutes({ federation, views, logger }),

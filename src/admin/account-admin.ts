@@ -118,7 +118,11 @@ async function scrub(trx: DbOrTx, ids: string[]): Promise<void> {
   await trx('legacy_evidence').whereIn('record_id', records).delete();
   await trx('record_links').whereIn('account_id', ids).update({ evidence: '[]' });
   // What undo would restore of these accounts is personal data too: the runs can no longer bring it back.
-  await trx('merge_run_journal').whereRaw("before->>'account_id' = any(?)", [ids]).delete();
+  await trx('merge_run_journal')
+    .whereRaw("before->'row'->>'account_id' = any(?)", [ids])
+    .orWhere((w) => w.where({ table_name: 'accounts' }).whereRaw("key->>'id' = any(?)", [ids]))
+    .delete();
+  await trx('upstream_logins').whereIn('proven_account_id', ids).delete();
   await trx('audit_log').whereIn('subject', ids).update({ ip: null, user_agent: null });
   // Events about these accounts stay (downstream systems re-key by them); the phones and emails in them go.
   await forgetEventValues(trx, ids);

@@ -12,7 +12,12 @@ export interface AdminCaller { clientId: string; scopes: Set<string> }
  * (signature, issuer, audience = the admin resource, expiry), checked in-process against
  * CHUCS's own keys. A token for another resource has another audience and is refused.
  */
-export function createAdminAuth({ issuer, jwks }: { issuer: string; jwks: PrivateJwks }) {
+export function createAdminAuth({ issuer, jwks, clientMetadata }: {
+  issuer: string;
+  jwks: PrivateJwks;
+  /** The client as it is now (the clients service's cached view). */
+  clientMetadata: (clientId: string) => Promise<Record<string, unknown> | undefined>;
+}) {
   const keys = createLocalJWKSet(publicJwks(jwks));
   const audience = adminResource(issuer);
 
@@ -22,7 +27,12 @@ export function createAdminAuth({ issuer, jwks }: { issuer: string; jwks: Privat
     if (!token) throw new AppError('admin.unauthorized', { detail: 'no bearer token' });
     try {
       const { payload } = await jwtVerify(token, keys, { issuer, audience, algorithms: ['ES256', 'RS256'], typ: 'at+jwt' });
-      return { clientId: String(payload.client_id), scopes: new Set(String(payload.scope ?? '').split(' ').filter(Boolean)) };
+      // A JWT outlives changes to its client: a removed client, or scopes taken away, end it now.
+      const clientId = String(payload.client_id);
+      const current = await clientMetadata(clientId);
+      const stillAllowed = new Set((current?.chucs_admin_scopes as string[] | undefined) ?? []);
+      if (!current) throw new Error(`client ${clientId} no longer exists`);
+      return { clientId, scopes: new Set(String(payload.scope ?? '').split(' ').filter((s) => stillAllowed.has(s))) };
     } catch (err) {
       throw new AppError('admin.unauthorized', { detail: `token refused: ${(err as Error).message}` });
     }

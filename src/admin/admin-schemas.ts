@@ -69,7 +69,8 @@ export const brand = z.object({
 
 export const auditQuery = z.object({
   actor: z.string().max(200).optional(), subject: z.string().max(200).optional(), action: z.string().max(100).optional(),
-  since: z.iso.datetime({ offset: true }).optional(), until: z.iso.datetime({ offset: true }).optional(),
+  since: z.iso.datetime({ offset: true }).refine((d) => d >= '1970', 'from 1970 on').optional(),
+  until: z.iso.datetime({ offset: true }).refine((d) => d >= '1970', 'from 1970 on').optional(),
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 }).strict();
 export const auditEntry = z.object({

@@ -9,7 +9,7 @@ import type { ClientsService, NewClient } from '../clients/clients.service.ts';
 import type { BrandsService } from '../brands/brands.service.ts';
 import type { LogoutNotifier } from '../oidc/backchannel.ts';
 import { revokeAccountTokens } from '../oidc/adapter.ts';
-import { undoRun } from '../merge/undo.ts';
+import { undoRun, UndoRefused } from '../merge/undo.ts';
 import type { AdminScope } from './admin-scopes.ts';
 import type { RequireScope } from './admin-auth.ts';
 import { accountDetails, eraseAccount, lockAccount, searchAccounts, unlockAccount, type AccountQuery } from './account-admin.ts';
@@ -114,7 +114,12 @@ export function adminRoutes({ db, clients, brands, notifyLogout }: Omit<AdminDep
       summary: 'Undo a merge run exactly (the latest run first)', response: s.undoResult,
       async handle({ params, actor }) {
         if (!/^\d{1,15}$/.test(params.id!)) throw new AppError('admin.not_found', { detail: `merge run ${params.id}` });
-        return undoRun(db, Number(params.id), actor);
+        try {
+          return await undoRun(db, Number(params.id), actor);
+        } catch (err) {
+          if (err instanceof UndoRefused) throw new AppError('admin.wrong_status', { detail: err.message });
+          throw err;
+        }
       },
     },
     {
@@ -190,6 +195,11 @@ export function createAdminRoutes(deps: AdminDeps): Router {
   const document = openApiDocument(routes, deps.issuer);
   router.get('/openapi.json', (ctx) => { ctx.body = document; });
   router.use(bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }));
+  // PostgreSQL text cannot hold NUL: refuse it here, with a reason, rather than fail in a query.
+  router.use(async (ctx, next) => {
+    if (/%00/.test(ctx.url) || JSON.stringify(ctx.request.body ?? null).includes('\\u0000')) throw new AppError('request.invalid', { detail: 'NUL characters are not accepted' });
+    await next();
+  });
 
   for (const route of routes) {
     router[route.method](route.path, deps.requireScope(route.scope), async (ctx: Context) => {

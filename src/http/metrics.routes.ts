@@ -40,21 +40,24 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
  * address is the proxy's, which says nothing about the client). Counts of sign-ins and
  * routes are not secrets, but they are no one else's business either.
  */
-function allowed(ctx: Context, token: string | undefined): 'yes' | 'token' | 'address' {
+function allowed(ctx: Context, token: string | undefined, behindProxy: boolean): 'yes' | 'token' | 'address' {
   if (token) {
     const [scheme, sent] = ctx.get('authorization').split(' ');
     return scheme?.toLowerCase() === 'bearer' && sent && timingSafeEqual(digest(sent), digest(token)) ? 'yes' : 'token';
   }
+  // Behind a proxy (trustProxy), every request arrives from a private address, and a proxy
+  // need not say it forwarded one: only a token decides there.
+  if (behindProxy) return 'address';
   const proxied = ctx.get('x-forwarded-for') || ctx.get('forwarded') || ctx.get('x-real-ip');
   return !proxied && isPrivateAddress(ctx.req.socket.remoteAddress) ? 'yes' : 'address';
 }
 
-export function createMetricsRoutes({ metrics, settings }: { metrics: Metrics; settings: Config['metrics'] }): Router {
+export function createMetricsRoutes({ metrics, settings, behindProxy = false }: { metrics: Metrics; settings: Config['metrics']; behindProxy?: boolean }): Router {
   const router = new Router();
   if (!settings.enabled) return router;
   router.get('/metrics', async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    const verdict = allowed(ctx, settings.token);
+    const verdict = allowed(ctx, settings.token, behindProxy);
     if (verdict === 'token') {
       ctx.set('www-authenticate', 'Bearer realm="metrics"');
       throw new AppError('metrics.unauthorized');

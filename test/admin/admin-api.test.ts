@@ -207,3 +207,41 @@ test('the OpenAPI document describes every endpoint with its scope', async () =>
   for (const o of operations) expect(ADMIN_SCOPES).toContain(o.security[0]!.chucs[0]);
   expect(res.body.components.securitySchemes.chucs.flows.clientCredentials.tokenUrl).toBe(`${server.url}/token`);
 });
+
+test('a token stops working when its client loses the scope or is removed', async () => {
+  const support = await server.addClient({ name: '临时工具', grantTypes: ['client_credentials'], redirectUris: [], adminScopes: ['admin:users:read', 'admin:clients'] });
+  const own = (await tokenFor(support, ['admin:users:read', 'admin:clients'])).body.access_token;
+  expect((await api().get('/admin/api/users?phone=13800138000').set('authorization', `Bearer ${own}`)).status).toBe(200);
+  await server.chucs.clients.update(support.clientId, { adminScopes: ['admin:clients'] }, 'test');
+  expect((await api().get('/admin/api/users?phone=13800138000').set('authorization', `Bearer ${own}`)).status).toBe(403);
+  await server.chucs.clients.remove(support.clientId, 'test');
+  expect((await api().get('/admin/api/clients').set('authorization', `Bearer ${own}`)).status).toBe(401);
+});
+
+test('NUL characters, impossible dates and refused undos are 4xx with a reason, never a 500', async () => {
+  const auth = `Bearer ${await token()}`;
+  for (const path of ['/admin/api/users/%00', '/admin/api/audit?actor=%00', '/admin/api/users?legacy=mall:%00', '/admin/api/audit?since=0000-01-01T00:00:00Z']) {
+    const res = await api().get(path).set('authorization', auth);
+    expect([path, res.status]).toEqual([path, 400]);
+  }
+  expect((await api().post('/admin/api/brands').set('authorization', auth).send({ id: 'nul', name: { zh: 'a\u0000', en: 'a' }, colors: { primary: '#000000' } })).status).toBe(400);
+  const undo = await api().post('/admin/api/merge/runs/999999999999999/undo').set('authorization', auth);
+  expect(undo.status).toBe(409);
+  expect(undo.body.reason).toBeTruthy();
+});
+
+test('after erasure, undoing a merge run that had touched the account brings nothing back', async () => {
+  const id = await server.addUser({ phone: '+8613800138904', email: 'journal@example.com', password: 'correct horse battery staple' });
+  const [run] = await server.database.db('merge_runs').insert({ status: 'applied', counts: {}, created_by: 'test', finished_at: new Date() }).returning('id');
+  const { journalDelete } = await import('../../src/merge/journal.ts');
+  await server.database.db.transaction(async (trx) => {
+    for (const row of await trx('identifiers').where({ account_id: id }).select('id')) await journalDelete(trx, Number(run.id), 'identifiers', { id: Number(row.id) });
+  });
+  const auth = `Bearer ${await token()}`;
+  expect((await api().post(`/admin/api/users/${id}/erase`).set('authorization', auth)).status).toBe(200);
+  const journal = JSON.stringify(await server.database.db('merge_run_journal').select());
+  expect(journal).not.toContain('journal@example.com');
+  expect(journal).not.toContain('13800138904');
+  expect((await api().post(`/admin/api/merge/runs/${run.id}/undo`).set('authorization', auth)).status).toBe(200);
+  expect(await server.database.db('identifiers').where({ account_id: id })).toEqual([]);
+});

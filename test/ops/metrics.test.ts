@@ -135,6 +135,15 @@ describe('who may read /metrics', () => {
     }
   });
 
+  test('behind a proxy (trustProxy) without a token: nobody, whatever the headers say', async () => {
+    const proxied = await startTestServer({ config: { trustProxy: true } });
+    try {
+      expect((await request(proxied.url).get('/metrics').set('accept', 'application/json')).status).toBe(403);
+    } finally {
+      await proxied.close();
+    }
+  });
+
   test('metrics.enabled false: there is no /metrics', async () => {
     const off = await startTestServer({ config: { metrics: { enabled: false } } });
     try {
