@@ -73,7 +73,7 @@ test('a new account reaches both subscribers, signed: JWS verified against the p
 
   // Exactly once each: no further attempts once answered 2xx.
   await crm.waitFor(() => outcomes.filter((o) => o === 'crm:delivered').length >= 1, 'the observer');
-  const row = await server.database.db('event_deliveries as d').join('events as e', 'e.id', 'd.event_id').where({ 'e.event_id': atCrm!.payload.id, 'd.subscriber': 'crm' }).first();
+  const row = await recorded(() => server.database.db('event_deliveries as d').join('events as e', 'e.id', 'd.event_id').where({ 'e.event_id': atCrm!.payload.id, 'd.subscriber': 'crm' }).first());
   expect(row).toMatchObject({ attempts: 1, last_error: null, delivered_at: expect.any(Date) });
   expect(crm.received.filter(of(id))).toHaveLength(1);
 });
@@ -95,7 +95,7 @@ test('redelivered after the receiver answers 500 twice: same idempotency id, att
   expect(attempts.map((r) => [r.status, r.headers['x-chucs-delivery-attempt']])).toEqual([[500, '1'], [500, '2'], [200, '3']]);
   expect(new Set(attempts.map((r) => r.headers['x-chucs-event-id'])).size).toBe(1);
   expect(new Set(attempts.map((r) => r.body)).size).toBe(1);
-  const row = await server.database.db('event_deliveries').where({ subscriber: 'crm', account_id: id }).first();
+  const row = await recorded(() => server.database.db('event_deliveries').where({ subscriber: 'crm', account_id: id }).first());
   expect(row).toMatchObject({ attempts: 3, delivered_at: expect.any(Date) });
 });
 
@@ -122,6 +122,16 @@ test("an account's events arrive in order; an account whose deliveries fail hold
   const firstOk = locked(a)(crm.received).findIndex((r) => r.status === 200);
   expect(locked(a)(crm.received).slice(0, firstOk).every((r) => r.payload.data.n === 1)).toBe(true);
 });
+
+/** A delivery row once the worker has written down the receiver's answer (just after it came), bounded. */
+async function recorded(read: () => Promise<{ delivered_at: Date | null } | undefined>) {
+  let row = await read();
+  for (let i = 0; i < 100 && !row?.delivered_at; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    row = await read();
+  }
+  return row;
+}
 
 test('no event is lost while the database is away; delivery resumes by itself, an unrecorded success is sent again', async () => {
   const db = server.database.db;
@@ -150,8 +160,10 @@ test('no event is lost while the database is away; delivery resumes by itself, a
     await crm.waitFor((rs) => locked(rs).map((r) => r.payload.data.n).join() === '1,1,2,3', 'event 1 again (its outcome was lost), then 2 and 3');
     expect(locked(crm.received)[1]!.headers['x-chucs-delivery-attempt']).toBe('2');
     expect(new Set(locked(crm.received).slice(0, 2).map((r) => r.payload.id)).size).toBe(1);
-    const pending = await db('event_deliveries').where({ subscriber: 'crm', account_id: id }).whereNull('delivered_at');
-    expect(pending).toEqual([]);
+    // The receiver has answered; the worker writes that down just after: wait for it, bounded.
+    const pendingRows = () => db('event_deliveries').where({ subscriber: 'crm', account_id: id }).whereNull('delivered_at');
+    for (let i = 0; i < 100 && (await pendingRows()).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await pendingRows()).toEqual([]);
   } finally {
     away = false;
     client.acquireConnection = acquire;
