@@ -5,11 +5,16 @@ import path from 'node:path';
 import { runCli, cliEnvironment } from '../support/cli.ts';
 import { openDatabase } from '../../src/db/database.ts';
 
-/** Reads what the CLI stored, as a second process would once the CLI has exited. */
-async function storedClient(env: Record<string, string>, clientId: string) {
-  const db = await openDatabase(env.DATABASE_URL
+/** The CLI's database, opened as a second process would once the CLI has exited. */
+function cliDatabase(env: Record<string, string>) {
+  return openDatabase(env.DATABASE_URL
     ? { url: env.DATABASE_URL, schema: env.CHUCS_DB_SCHEMA }
     : { dataDir: path.join(env.CHUCS_DATA_DIR!, 'pgdata') });
+}
+
+/** Reads what the CLI stored. */
+async function storedClient(env: Record<string, string>, clientId: string) {
+  const db = await cliDatabase(env);
   try {
     return await db('clients').where({ client_id: clientId }).first();
   } finally {
@@ -105,9 +110,7 @@ test('migrate is idempotent; usage errors exit 2', async () => {
 
 test('codes status shows the hourly count and an open breaker; close-breaker closes it', async () => {
   await runCli(['migrate'], env);
-  const db = await openDatabase(env.DATABASE_URL
-    ? { url: env.DATABASE_URL, schema: env.CHUCS_DB_SCHEMA }
-    : { dataDir: path.join(env.CHUCS_DATA_DIR!, 'pgdata') });
+  const db = await cliDatabase(env);
   try {
     const now = new Date();
     await db('one_time_codes').insert({ purpose: 'login', channel: 'sms', target: '+8613800138000', binding: 'x', code_hash: 'h', created_at: now, expires_at: new Date(now.getTime() + 300_000) });
@@ -172,9 +175,7 @@ test('brands add, show, update, list; an app joins a brand with its own sign-in 
 
 test('devices show lists who a TV is bound to; devices resold unbinds it from everyone, after confirmation', async () => {
   await runCli(['migrate'], env);
-  const db = await openDatabase(env.DATABASE_URL
-    ? { url: env.DATABASE_URL, schema: env.CHUCS_DB_SCHEMA }
-    : { dataDir: path.join(env.CHUCS_DATA_DIR!, 'pgdata') });
+  const db = await cliDatabase(env);
   try {
     await db('accounts').insert([{ id: 'cli-device-a' }, { id: 'cli-device-b' }]);
     const [device] = await db('devices').insert({ mac: '00e04c6800aa', type: 'tv', model: '长虹 D8' }).returning('id');
