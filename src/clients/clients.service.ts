@@ -9,7 +9,7 @@ import { insertClient, upsertClient, findClientRow, listClientRows, deleteClient
 import { findBrandRow } from '../brands/brands.repo.ts';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-/** A TV app's token for its anonymous device subject, before anyone signs in on it (src/devices/anonymous-grant.ts). */
+/** A TV app's token for its anonymous device subject, before anyone signs in on it (src/oidc/anonymous-device-grant.ts). */
 export const ANONYMOUS_DEVICE_GRANT = 'urn:changhong:params:oauth:grant-type:anonymous-device';
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT, ANONYMOUS_DEVICE_GRANT] as const;
 

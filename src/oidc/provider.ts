@@ -17,7 +17,7 @@ import { BadDeviceParams, DEVICE_PARAMS, deviceFactsOf, deviceSecretOf } from '.
 
 /** What oidc-provider keeps with a device code about the device (deviceInfo below). */
 interface DeviceInfo { ip: string; ua: string; device?: DeviceFacts; proof?: string }
-import { registerAnonymousDeviceGrant, anonymousSubjectClaims } from '../devices/anonymous-grant.ts';
+import { registerAnonymousDeviceGrant, anonymousSubjectClaims } from './anonymous-device-grant.ts';
 
 export interface ProviderDeps {
   config: Config;

@@ -1,12 +1,10 @@
-import { rmSync } from 'node:fs';
 import * as oidc from 'openid-client';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { browser, runFlow } from '../support/browser.ts';
 import { approveDevice } from '../support/device.ts';
 import { follow } from '../support/account-center.ts';
-import { cliEnvironment, runCli } from '../support/cli.ts';
+import { cliEnvironment, removeCliEnvironment, runCli } from '../support/cli.ts';
 import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
-import { openDatabase } from '../../src/db/database.ts';
 
 /**
  * openid-client, a certified relying party library, signs in against CHUCS the way apps
@@ -183,12 +181,7 @@ describe('openid-client against `node src/main.ts`, set up with the chucs CLI', 
 
   afterAll(async () => {
     await proc?.stop('SIGKILL');
-    if (env.CHUCS_DB_SCHEMA) {
-      const db = await openDatabase({ url: env.DATABASE_URL });
-      await db.raw('drop schema if exists ?? cascade', [env.CHUCS_DB_SCHEMA]);
-      await db.destroy();
-    }
-    rmSync(env.CHUCS_DATA_DIR!, { recursive: true, force: true });
+    await removeCliEnvironment(env);
   });
 
   relyingPartyTests(() => t);

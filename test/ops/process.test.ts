@@ -1,10 +1,8 @@
 import { spawn } from 'node:child_process';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { rmSync } from 'node:fs';
 import { projectRoot } from '../../src/paths.ts';
-import { openDatabase } from '../../src/db/database.ts';
 import { PROJECT_NODE, startServerProcess, type ServerProcess } from '../support/server-process.ts';
-import { cliEnvironment } from '../support/cli.ts';
+import { cliEnvironment, removeCliEnvironment } from '../support/cli.ts';
 
 /** Runs `node src/main.ts` with `env` until it exits by itself. */
 function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string; ms: number }> {
@@ -47,12 +45,7 @@ describe('SIGTERM', () => {
 
   afterAll(async () => {
     await proc?.stop('SIGKILL');
-    if (env.CHUCS_DB_SCHEMA) {
-      const db = await openDatabase({ url: env.DATABASE_URL });
-      await db.raw('drop schema if exists ?? cascade', [env.CHUCS_DB_SCHEMA]);
-      await db.destroy();
-    }
-    rmSync(env.CHUCS_DATA_DIR!, { recursive: true, force: true });
+    await removeCliEnvironment(env);
   });
 
   test('drains the request in flight, refuses new connections, then exits 0 at once', async () => {

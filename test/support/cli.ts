@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { projectRoot } from '../../src/paths.ts';
+import { openDatabase } from '../../src/db/database.ts';
 import { TEST_DATABASE_URL } from './database.ts';
 
 export interface CliResult { code: number | null; stdout: string; stderr: string }
@@ -18,6 +19,16 @@ export function cliEnvironment(): Record<string, string> {
     CHUCS_DATA_DIR: dataDir,
     ...(TEST_DATABASE_URL ? { DATABASE_URL: TEST_DATABASE_URL, CHUCS_DB_SCHEMA: `t_${randomBytes(6).toString('hex')}` } : {}),
   };
+}
+
+/** Removes what a CLI environment left: its PostgreSQL schema and its data folder. */
+export async function removeCliEnvironment(env: Record<string, string>): Promise<void> {
+  if (env.CHUCS_DB_SCHEMA) {
+    const db = await openDatabase({ url: env.DATABASE_URL! });
+    await db.raw('drop schema if exists ?? cascade', [env.CHUCS_DB_SCHEMA]);
+    await db.destroy();
+  }
+  rmSync(env.CHUCS_DATA_DIR!, { recursive: true, force: true });
 }
 
 /** Runs `chucs` as an operator would, in its own process. */

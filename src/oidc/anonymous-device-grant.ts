@@ -1,8 +1,8 @@
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import { ANONYMOUS_DEVICE_GRANT } from '../clients/clients.service.ts';
-import type { Devices } from './devices.service.ts';
-import { BadDeviceParams, DEVICE_PARAMS, deviceFactsOf, deviceSecretOf } from './device-params.ts';
+import type { Devices } from '../devices/devices.service.ts';
+import { BadDeviceParams, DEVICE_PARAMS, deviceFactsOf, deviceSecretOf } from '../devices/device-params.ts';
 import { AppError } from '../errors.ts';
 
 /**
