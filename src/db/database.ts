@@ -108,3 +108,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Db> {
   return knexFactory({ client: PgLiteClient as unknown as typeof Knex.Client, dialect: 'postgres', connection } as Knex.Config);
 }
 
+
+/** Whether the database is the embedded PGlite: one connection, in this process. */
+export function isEmbedded(db: Db): boolean {
+  return db.client instanceof PgLiteClient;
+}

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Db } from '../db/database.ts';
+import { isEmbedded, type Db } from '../db/database.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { computePlan, STRONG_KINDS, type PlanReport } from './plan.ts';
 import { survive, type SurvivorRecord } from './survivorship.ts';
 import { journalUpdate, journalDelete } from './journal.ts';
-import { insertColumns } from './bulk-insert.ts';
+import { copyRows, insertColumns } from './bulk-insert.ts';
 import { ASYNC_COMMIT } from './async-commit.ts';
 import { emitEvent, emitEvents, type NewEvent } from '../events/outbox.ts';
 import type { Evidence, LegacyDevice, LegacyProfile } from './record.ts';
@@ -96,36 +96,48 @@ export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promi
   const overshared = new Set<string>((run.plan?.overshared ?? []).map(([kind, value]: [string, string]) => `${kind}\u0000${value}`));
   let applied = Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '<=', checkpoint).count({ n: '*' }).first())?.n ?? 0);
   const counts: RunCounts = { accountsCreated: 0, accountsExtended: 0, accountsMerged: 0, held: 0, links: 0, identifiers: 0, credentials: 0, bindings: 0, ...run.counts };
+  // On PostgreSQL the next batch's plan rows and legacy records are read (on another
+  // connection) while this batch is written, so reading and writing overlap. Plan rows never
+  // change once stored: reading them outside the batch's transaction is safe. PGlite has one
+  // connection, which the batch's transaction holds: there it reads first.
+  const readAhead = !isEmbedded(db);
+  let next = loadBatch(db, runId, checkpoint, o.batchSize);
   for (;;) {
+    const loaded = await next;
+    next = loaded && readAhead ? loadBatch(db, runId, loaded.lastCluster, o.batchSize) : Promise.resolve(null);
     let batch = { clusters: 0, records: 0 };
     const done = await db.transaction(async (trx) => {
       await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
       await trx.raw(ASYNC_COMMIT);
       const current = await trx('merge_runs').where({ id: runId }).first('status', 'checkpoint');
       if (current.status !== 'applying' || Number(current.checkpoint.cluster) !== checkpoint) throw new Error(`merge run ${runId} is being applied elsewhere`);
-      const clusters = await nextClusters(trx, runId, checkpoint, o.batchSize);
-      if (clusters.length === 0) {
+      if (!loaded) {
         await trx('merge_runs').where({ id: runId }).update({ status: 'applied', finished_at: trx.fn.now(), updated_at: trx.fn.now(), counts });
         await recordAudit(trx, { actor: o.actor, action: 'merge.run_applied', subject: `merge_run:${runId}`, detail: { ...counts } });
         return true;
       }
-      await applyBatch(trx, runId, clusters, overshared, o, counts);
+      await applyBatch(trx, runId, loaded, overshared, o, counts);
+      const { clusters } = loaded;
       batch = { clusters: clusters.length, records: clusters.reduce((n, c) => n + c.records, 0) };
       applied += clusters.length;
-      checkpoint = Number(clusters[clusters.length - 1]!.cluster);
+      checkpoint = loaded.lastCluster;
       await trx('merge_runs').where({ id: runId }).update({ checkpoint: { cluster: checkpoint }, counts, updated_at: trx.fn.now() });
       return false;
+    }).catch(async (err) => {
+      await next?.catch(() => {}); // settle the read ahead before the error leaves (the pool closes after)
+      throw err;
     });
     if (batch.clusters) o.onBatch?.({ runId, ...batch, appliedClusters: applied, totalClusters: total });
     o.onProgress?.(done ? total : applied, total);
     if (done) return counts;
+    if (!readAhead) next = loadBatch(db, runId, checkpoint, o.batchSize);
   }
 }
 
 interface PlanCluster { cluster: number; action: 'create' | 'extend' | 'merge' | 'hold'; accounts: string[] | null; records: number; reasons: unknown }
 
-async function nextClusters(trx: Knex.Transaction, runId: number, after: number, batchRecords: number): Promise<PlanCluster[]> {
-  const rows: PlanCluster[] = await trx('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '>', after)
+async function nextClusters(db: Db, runId: number, after: number, batchRecords: number): Promise<PlanCluster[]> {
+  const rows: PlanCluster[] = await db('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '>', after)
     .orderBy('cluster').limit(batchRecords).select('cluster', 'action', 'accounts', 'records', 'reasons');
   const out: PlanCluster[] = [];
   let records = 0;
@@ -143,36 +155,56 @@ interface RecordRow {
   normalised: { credential: LegacyHash | null; profile: LegacyProfile; devices: LegacyDevice[]; banned: boolean; points: number | null; level: string | null; createdAt: string | null; updatedAt: string | null };
 }
 
-async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCluster[], overshared: ReadonlySet<string>, o: ApplyOptions, counts: RunCounts) {
+/** A batch of the plan with the legacy records it applies: read before its transaction. */
+interface LoadedBatch {
+  clusters: PlanCluster[];
+  lastCluster: number;
+  nodes: NodeRow[];
+  records: Map<number, RecordRow>;
+  evidence: Map<number, Evidence[]>;
+}
+
+/** The batch of clusters after `after` with its plan nodes, records and evidence; null at the end. */
+async function loadBatch(db: Db, runId: number, after: number, batchRecords: number): Promise<LoadedBatch | null> {
+  const clusters = await nextClusters(db, runId, after, batchRecords);
+  if (clusters.length === 0) return null;
   const ids = clusters.map((c) => c.cluster);
-  const nodes: NodeRow[] = (await trx('merge_plan_nodes').where({ merge_run_id: runId }).whereIn('cluster', ids)
+  // One array parameter per query (`= any`): a list of thousands of bind parameters costs
+  // PostgreSQL far more to parse and plan than the rows cost to read.
+  const nodes: NodeRow[] = (await db('merge_plan_nodes').where({ merge_run_id: runId }).whereRaw('cluster = any(?::bigint[])', [ids])
     .select('cluster', 'record_id', 'account_id', 'linked_to', 'weak')).map((n: NodeRow) => ({ ...n, cluster: Number(n.cluster), record_id: n.record_id === null ? null : Number(n.record_id) }));
   const recordIds = nodes.filter((n) => n.record_id !== null).map((n) => n.record_id!);
   const records = new Map<number, RecordRow>();
   const evidence = new Map<number, Evidence[]>();
-  for (let i = 0; i < recordIds.length; i += 5000) {
-    const part = recordIds.slice(i, i + 5000);
-    for (const r of await trx('legacy_records').whereIn('id', part).select('id', 'source', 'source_id', 'credentialed', 'normalised')) {
-      records.set(Number(r.id), { ...r, id: Number(r.id) });
-    }
-    for (const e of await trx('legacy_evidence').whereIn('record_id', part).select('record_id', 'kind', 'value', 'verified')) {
-      const list = evidence.get(Number(e.record_id)) ?? [];
-      list.push({ kind: e.kind, value: e.value, verified: e.verified });
-      evidence.set(Number(e.record_id), list);
-    }
+  for (const r of await db('legacy_records').whereRaw('id = any(?::bigint[])', [recordIds]).select('id', 'source', 'source_id', 'credentialed', 'normalised')) {
+    records.set(Number(r.id), { ...r, id: Number(r.id) });
   }
+  for (const e of await db('legacy_evidence').whereRaw('record_id = any(?::bigint[])', [recordIds]).select('record_id', 'kind', 'value', 'verified')) {
+    const list = evidence.get(Number(e.record_id));
+    if (list) list.push({ kind: e.kind, value: e.value, verified: e.verified });
+    else evidence.set(Number(e.record_id), [{ kind: e.kind, value: e.value, verified: e.verified }]);
+  }
+  return { clusters, lastCluster: clusters[clusters.length - 1]!.cluster, nodes, records, evidence };
+}
+
+async function applyBatch(trx: Knex.Transaction, runId: number, batch: LoadedBatch, overshared: ReadonlySet<string>, o: ApplyOptions, counts: RunCounts) {
+  const { clusters, nodes, records, evidence } = batch;
   const accountIds = [...new Set(clusters.flatMap((c) => c.accounts ?? []))];
   const accountIdentifiers = new Map<string, Evidence[]>();
   const accountProfiles = new Map<string, Record<string, unknown>>();
   if (accountIds.length) {
-    for (const i of await trx('identifiers').whereIn('account_id', accountIds).select('account_id', 'kind', 'value', 'verified')) {
+    for (const i of await trx('identifiers').whereRaw('account_id = any(?::text[])', [accountIds]).select('account_id', 'kind', 'value', 'verified')) {
       accountIdentifiers.set(i.account_id, [...(accountIdentifiers.get(i.account_id) ?? []), { kind: i.kind, value: i.value, verified: i.verified }]);
     }
-    for (const a of await trx('accounts').whereIn('id', accountIds).select('id', 'profile')) accountProfiles.set(a.id, a.profile);
+    for (const a of await trx('accounts').whereRaw('id = any(?::text[])', [accountIds]).select('id', 'profile')) accountProfiles.set(a.id, a.profile);
   }
 
   const byCluster = new Map<number, NodeRow[]>();
-  for (const n of nodes) byCluster.set(n.cluster, [...(byCluster.get(n.cluster) ?? []), n]);
+  for (const n of nodes) {
+    const members = byCluster.get(n.cluster);
+    if (members) members.push(n);
+    else byCluster.set(n.cluster, [n]);
+  }
 
   const newAccounts: Array<Record<string, unknown>> = [];
   const links: Array<Record<string, unknown>> = [];
@@ -269,26 +301,27 @@ async function applyBatch(trx: Knex.Transaction, runId: number, clusters: PlanCl
     }
   }
 
-  await insertColumns(trx, 'accounts', { id: 'text', profile: 'jsonb', status: 'text', merge_run_id: 'bigint' }, newAccounts);
+  await copyRows(trx, 'accounts', { id: 'text', profile: 'jsonb', status: 'text', merge_run_id: 'bigint' }, newAccounts);
   // One statement for the batch's events, in the batch's transaction (merged-away accounts wrote theirs).
   await emitEvents(trx, events);
   if (conflicts.length) await trx('merge_conflicts').insert(conflicts.map((c) => ({ ...c, reasons: JSON.stringify(c.reasons) })));
-  await insertColumns(trx, 'record_links', { record_id: 'bigint', account_id: 'text', merge_run_id: 'bigint', rule: 'text', evidence: 'jsonb' }, links);
+  await copyRows(trx, 'record_links', { record_id: 'bigint', account_id: 'text', merge_run_id: 'bigint', rule: 'text', evidence: 'jsonb' }, links);
   counts.links += links.length;
 
   // Verified identifiers are unique across accounts (the database enforces it); one that is
   // already someone else's verified identifier is kept on this account as unverified.
-  const now = new Date().toISOString();
-  const idColumns = { account_id: 'text', kind: 'text', value: 'text', verified: 'boolean', verified_at: 'timestamptz', source: 'text', merge_run_id: 'bigint' } as const;
-  const idRows = [...identifiers.values()].map((i) => ({ ...i, verified_at: i.verified ? now : null, source: 'merge', merge_run_id: runId }));
-  const stored = await insertColumns<{ account_id: string; kind: string; value: string }>(trx, 'identifiers', idColumns, idRows,
-    'on conflict do nothing returning account_id, kind, value');
-  const storedKeys = new Set(stored.map((i) => `${i.account_id}\u0000${i.kind}\u0000${i.value}`));
-  const taken = idRows.filter((i) => i.verified && !storedKeys.has(`${i.account_id}\u0000${i.kind}\u0000${i.value}`));
-  await insertColumns(trx, 'identifiers', idColumns, taken.map((i) => ({ ...i, verified: false, verified_at: null })), 'on conflict do nothing');
-  counts.identifiers += idRows.length;
+  await trx.raw('create temp table if not exists identifiers_stage (account_id text, kind text, value text, verified boolean) on commit delete rows');
+  await copyRows(trx, 'identifiers_stage', { account_id: 'text', kind: 'text', value: 'text', verified: 'boolean' }, [...identifiers.values()]);
+  await trx.raw(`insert into identifiers (account_id, kind, value, verified, verified_at, source, merge_run_id)
+    select account_id, kind, value, verified, case when verified then now() end, 'merge', ? from identifiers_stage
+    on conflict do nothing`, [runId]);
+  await trx.raw(`insert into identifiers (account_id, kind, value, verified, verified_at, source, merge_run_id)
+    select s.account_id, s.kind, s.value, false, null, 'merge', ? from identifiers_stage s
+    where s.verified and not exists (select 1 from identifiers i where i.account_id = s.account_id and i.kind = s.kind and i.value = s.value)
+    on conflict do nothing`, [runId]);
+  counts.identifiers += identifiers.size;
 
-  await insertColumns(trx, 'credentials', {
+  await copyRows(trx, 'credentials', {
     account_id: 'text', type: 'text', algorithm: 'text', hash: 'text', salt: 'text', source: 'text', legacy_record_id: 'bigint', merge_run_id: 'bigint',
   }, credentials);
   counts.credentials += credentials.length;

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
 import type { DbOrTx } from '../db/database.ts';
+import { copyRows } from './bulk-insert.ts';
 import type { LegacyRecord } from './record.ts';
 import { isCredentialed } from './record.ts';
 
-export function digestOf(raw: Record<string, unknown>): string {
-  return createHash('sha256').update(JSON.stringify(raw)).digest('base64url');
+function digestOfText(json: string): string {
+  return createHash('sha256').update(json).digest('base64url');
 }
 
 /** What the merge engine needs of a record besides its evidence. */
@@ -26,44 +28,49 @@ export async function finishImport(db: DbOrTx, id: number, status: 'done' | 'fai
 
 /** Source ids of this batch that the same import already wrote: duplicates within the file. */
 export async function seenInImport(db: DbOrTx, source: string, importId: number, sourceIds: string[]): Promise<Map<string, number>> {
-  const rows = await db('legacy_records').select('source_id', 'line').where({ source, import_id: importId }).whereIn('source_id', sourceIds);
+  const rows = await db('legacy_records').select('source_id', 'line').where({ source, import_id: importId }).whereRaw('source_id = any(?::text[])', [sourceIds]);
   return new Map(rows.map((r: { source_id: string; line: number }) => [r.source_id, r.line]));
 }
 
 /**
  * Inserts new records and updates changed ones (by digest); unchanged rows are left alone.
  * Replaces the evidence of every record written. Returns how many were new and updated.
- * Rows travel as one array per column (unnest): a handful of parameters per batch instead
- * of one per value, several times faster on PostgreSQL and PGlite alike.
+ * The batch is copied into a temporary table (COPY on PostgreSQL), then upserted by one
+ * statement: far faster than sending the rows as parameters.
  */
-export async function upsertRecords(db: DbOrTx, importId: number, records: LegacyRecord[]): Promise<{ inserted: number; updated: number }> {
+export async function upsertRecords(trx: Knex.Transaction, importId: number, records: LegacyRecord[]): Promise<{ inserted: number; updated: number }> {
   if (records.length === 0) return { inserted: 0, updated: 0 };
-  const { rows: written } = await db.raw(`
+  await trx.raw(`create temp table if not exists legacy_records_stage (
+    source text, source_id text, payload jsonb, digest text, normalised jsonb, credentialed boolean, line int, import_id bigint
+  ) on commit delete rows`);
+  await copyRows(trx, 'legacy_records_stage', STAGE_COLUMNS, records.map((r) => {
+    const payload = JSON.stringify(r.raw);
+    return {
+      source: r.source, source_id: r.sourceId, payload, digest: digestOfText(payload), normalised: JSON.stringify(normalisedOf(r)),
+      credentialed: isCredentialed(r), line: r.line, import_id: importId,
+    };
+  }));
+  const { rows: written } = await trx.raw(`
     insert into legacy_records (source, source_id, payload, digest, normalised, credentialed, line, import_id)
-    select * from unnest(?::text[], ?::text[], ?::jsonb[], ?::text[], ?::jsonb[], ?::boolean[], ?::int[], ?::bigint[])
+    select source, source_id, payload, digest, normalised, credentialed, line, import_id from legacy_records_stage
     on conflict (source, source_id) do update set
       payload = excluded.payload, digest = excluded.digest, normalised = excluded.normalised,
       credentialed = excluded.credentialed, line = excluded.line, import_id = excluded.import_id, updated_at = now()
     where legacy_records.digest <> excluded.digest
-    returning id, source_id, (xmax = 0) as inserted`, [
-    records.map((r) => r.source), records.map((r) => r.sourceId), records.map((r) => JSON.stringify(r.raw)),
-    records.map((r) => digestOf(r.raw)), records.map((r) => JSON.stringify(normalisedOf(r))), records.map(isCredentialed),
-    records.map((r) => r.line), records.map(() => importId),
-  ]) as { rows: Array<{ id: number; source_id: string; inserted: boolean }> };
+    returning id, source_id, (xmax = 0) as inserted`) as { rows: Array<{ id: number; source_id: string; inserted: boolean }> };
   if (written.length === 0) return { inserted: 0, updated: 0 };
-  const ids = written.map((w) => Number(w.id));
+  const updatedIds = written.filter((w) => !w.inserted).map((w) => Number(w.id));
+  if (updatedIds.length) await trx.raw('delete from legacy_evidence where record_id = any(?::bigint[])', [updatedIds]);
   const bySourceId = new Map(records.map((r) => [r.sourceId, r]));
-  await db.raw('delete from legacy_evidence where record_id = any(?::bigint[])', [ids]);
-  const ev = { record: [] as number[], kind: [] as string[], value: [] as string[], verified: [] as boolean[] };
+  const evidence: Array<Record<string, unknown>> = [];
   for (const w of written) {
-    for (const e of bySourceId.get(w.source_id)!.evidence) {
-      ev.record.push(Number(w.id)); ev.kind.push(e.kind); ev.value.push(e.value); ev.verified.push(e.verified);
-    }
+    for (const e of bySourceId.get(w.source_id)!.evidence) evidence.push({ record_id: w.id, kind: e.kind, value: e.value, verified: e.verified });
   }
-  if (ev.record.length) {
-    await db.raw('insert into legacy_evidence (record_id, kind, value, verified) select * from unnest(?::bigint[], ?::text[], ?::text[], ?::boolean[])',
-      [ev.record, ev.kind, ev.value, ev.verified]);
-  }
-  const inserted = written.filter((w) => w.inserted).length;
-  return { inserted, updated: written.length - inserted };
+  await copyRows(trx, 'legacy_evidence', { record_id: 'bigint', kind: 'text', value: 'text', verified: 'boolean' }, evidence);
+  const inserted = written.length - updatedIds.length;
+  return { inserted, updated: updatedIds.length };
 }
+
+const STAGE_COLUMNS = {
+  source: 'text', source_id: 'text', payload: 'json', digest: 'text', normalised: 'json', credentialed: 'boolean', line: 'int', import_id: 'bigint',
+} as const;

@@ -231,14 +231,16 @@ async function report(trx: Knex.Transaction, ambiguous: number): Promise<PlanRep
     group by 1`);
   const rules = Object.fromEntries(ruleRows.map((r: { rule: string; n: number }) => [r.rule, r.n]));
 
+  // Records joined by a verified value that another record of their cluster holds too.
   const { rows: kindRows } = await trx.raw(`
-    select e.kind, count(distinct e.record_id)::int as n
-    from plan_nodes p join plan_clusters c on c.cluster = p.cluster and c.action <> 'hold'
-    join legacy_evidence e on e.record_id = p.record_id and e.verified
-    where p.linked_to is null and not p.weak and exists (
-      select 1 from legacy_evidence e2 join plan_nodes p2 on p2.record_id = e2.record_id
-      where e2.kind = e.kind and e2.value = e.value and p2.cluster = p.cluster and e2.record_id <> e.record_id)
-    group by e.kind order by e.kind`);
+    select kind, count(distinct record_id)::int as n from (
+      select e.kind, e.record_id, e.verified, p.linked_to is null and not p.weak as fresh,
+             count(*) over (partition by p.cluster, e.kind, e.value) as holders
+      from plan_nodes p join plan_clusters c on c.cluster = p.cluster and c.action <> 'hold'
+      join legacy_evidence e on e.record_id = p.record_id
+    ) x
+    where verified and fresh and holders > 1
+    group by kind order by kind`);
 
   const refs = async (clusters: number[]) => {
     type Refs = { records: string[]; accounts: string[] };
