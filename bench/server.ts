@@ -8,7 +8,8 @@
  *  - chucs-pg:     createChucs on PostgreSQL, in a fresh schema (dropped by the parent)
  *  - bare:         oidc-provider 9 with its default in-memory adapter and static clients
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { hash, verify } from '@node-rs/argon2';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -145,7 +146,7 @@ async function startChucs(msg: StartMessage): Promise<Omit<Ready, 'type' | 'star
 
 const BARE_ACCOUNT = 'bench-account';
 
-async function startBare(): Promise<Omit<Ready, 'type' | 'startupMs'>> {
+async function startBare(password: string): Promise<Omit<Ready, 'type' | 'startupMs'>> {
   const listening = await listen();
   server = listening.server;
   const url = `http://127.0.0.1:${listening.port}`;
@@ -171,8 +172,46 @@ async function startBare(): Promise<Omit<Ready, 'type' | 'startupMs'>> {
     },
   };
   provider = new Provider(url, configuration);
-  server.on('request', provider.callback());
-  return { url, issuer: url, service, web, identifiers: [] };
+  const login = await bareLogin(provider, password);
+  const callback = provider.callback();
+  server.on('request', (req, res) => (req.url?.startsWith('/interaction/') ? login(req, res) : callback(req, res)));
+  return { url, issuer: url, service, web, identifiers: [BARE_ACCOUNT] };
+}
+
+/**
+ * bare only: the least a password login can be, as the ceiling of a login flow: a form with
+ * a CSRF token, an argon2id verification (same parameters as CHUCS), the grant given without
+ * a consent page (as CHUCS does for first-party apps). No database, no throttling, no audit.
+ */
+async function bareLogin(p: Provider, password: string) {
+  const { argon2 } = loadConfig({}, {});
+  const stored = await hash(password, { algorithm: 2, memoryCost: argon2.memoryKib, timeCost: argon2.timeCost, parallelism: argon2.parallelism } as Parameters<typeof hash>[1]);
+  const csrf = new Map<string, string>();
+  return async (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      const details = await p.interactionDetails(req, res);
+      if (req.method === 'GET') {
+        const token = randomBytes(16).toString('base64url');
+        csrf.set(details.uid, token);
+        res.setHeader('content-type', 'text/html; charset=utf-8');
+        res.end(`<form method="post" action="/interaction/${details.uid}/login"><input type="hidden" name="_csrf" value="${token}">` +
+          '<input name="identifier" autocomplete="username"><input name="password" type="password" autocomplete="current-password"></form>');
+        return;
+      }
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      const form = new URLSearchParams(body);
+      if (form.get('_csrf') !== csrf.get(details.uid)) throw new Error('bad csrf');
+      csrf.delete(details.uid);
+      if (form.get('identifier') !== BARE_ACCOUNT || !(await verify(stored, form.get('password') ?? ''))) throw new Error('wrong password');
+      const grant = new p.Grant({ accountId: BARE_ACCOUNT, clientId: details.params.client_id as string });
+      grant.addOIDCScope(String(details.params.scope));
+      await p.interactionFinished(req, res, { login: { accountId: BARE_ACCOUNT }, consent: { grantId: await grant.save() } }, { mergeWithLastSubmission: false });
+    } catch (err) {
+      res.statusCode = 400;
+      res.end((err as Error).message);
+    }
+  };
 }
 
 /** bare only: access and refresh tokens minted through the provider's models (no login UI). */
@@ -222,7 +261,7 @@ process.on('message', async (msg: { cmd: string; [k: string]: unknown }) => {
     if (msg.cmd === 'start') {
       const started = performance.now();
       const m = msg as unknown as StartMessage;
-      const ready = m.kind === 'bare' ? await startBare() : await startChucs(m);
+      const ready = m.kind === 'bare' ? await startBare(m.password) : await startChucs(m);
       send({ type: 'ready', ...ready, startupMs: Math.round(performance.now() - started) } satisfies Ready);
     } else if (msg.cmd === 'stats') {
       const cpu = process.cpuUsage();
