@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --max-old-space-size=384
+#!/usr/bin/env -S node --max-semi-space-size=32 --max-old-space-size=384
 // The `chucs` operator CLI. Runs the TypeScript sources on Node 24+ (type stripping).
 // The heap is capped so that an import or merge of any size runs in bounded memory.
 const [major] = process.versions.node.split('.').map(Number);

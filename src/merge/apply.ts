@@ -312,10 +312,10 @@ async function applyBatch(trx: Knex.Transaction, runId: number, batch: LoadedBat
   // already someone else's verified identifier is kept on this account as unverified.
   await trx.raw('create temp table if not exists identifiers_stage (account_id text, kind text, value text, verified boolean) on commit delete rows');
   await copyRows(trx, 'identifiers_stage', { account_id: 'text', kind: 'text', value: 'text', verified: 'boolean' }, [...identifiers.values()]);
-  await trx.raw(`insert into identifiers (account_id, kind, value, verified, verified_at, source, merge_run_id)
+  const { rowCount: stored } = await trx.raw(`insert into identifiers (account_id, kind, value, verified, verified_at, source, merge_run_id)
     select account_id, kind, value, verified, case when verified then now() end, 'merge', ? from identifiers_stage
-    on conflict do nothing`, [runId]);
-  await trx.raw(`insert into identifiers (account_id, kind, value, verified, verified_at, source, merge_run_id)
+    on conflict do nothing`, [runId]) as { rowCount: number };
+  if (stored < identifiers.size) await trx.raw(`insert into identifiers (account_id, kind, value, verified, verified_at, source, merge_run_id)
     select s.account_id, s.kind, s.value, false, null, 'merge', ? from identifiers_stage s
     where s.verified and not exists (select 1 from identifiers i where i.account_id = s.account_id and i.kind = s.kind and i.value = s.value)
     on conflict do nothing`, [runId]);
