@@ -114,6 +114,12 @@ async function startChucs(msg: StartMessage): Promise<Omit<Ready, 'type' | 'star
     dataDir: msg.dataDir ?? '/nonexistent-bench-data-dir',
     cookieKeys: [randomBytes(32).toString('base64url')],
     encryptionKey: randomBytes(32).toString('base64'),
+    // Production refuses the development SMS/email providers; the benchmark sends no codes,
+    // so these point at a closed port.
+    messaging: {
+      sms: { provider: 'http', url: 'http://127.0.0.1:9/sms', codeTemplateId: 'bench', signName: '【长虹】', accessKeyId: 'bench', secret: randomBytes(16).toString('hex'), timeoutMs: 1000, retries: 0 },
+      email: { provider: 'smtp', host: '127.0.0.1', port: 9, secure: false, from: 'bench@example.com', timeoutMs: 1000 },
+    },
     ...(msg.kind === 'chucs-pg' ? { databaseUrl: msg.pgUrl, databaseSchema: msg.schema } : {}),
   });
   if (msg.kind === 'chucs-pg') {
