@@ -35,7 +35,7 @@ export function describePlan(r: PlanReport): string {
 
 function applyOptions(config: Config, o: { yes?: boolean; expect?: string; quiet: boolean }): ApplyOptions {
   return {
-    maxRecordsPerValue: config.merge.maxRecordsPerValue, sourcePriority: config.merge.sourcePriority, batchSize: config.merge.batchSize,
+    maxRecordsPerValue: config.merge.maxRecordsPerValue, sourcePriority: config.merge.sourcePriority, batchSize: config.merge.batchSize, workers: config.merge.applyWorkers,
     actor: operator(), expectFingerprint: o.expect, onPlanStep: stepLogger(!o.quiet),
   };
 }

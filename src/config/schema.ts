@@ -154,6 +154,11 @@ export const configSchema = z.object({
     sourcePriority: z.array(z.string()),
     /** Records per transaction when applying a plan (a checkpoint after each). */
     batchSize: z.number().int().min(1),
+    /**
+     * Batches written at once when applying on PostgreSQL, each on a connection of its own.
+     * Two uses both cores of a 2-core database server; more helps only with more cores.
+     */
+    applyWorkers: z.number().int().min(1).max(16),
   }),
   /** One-time codes by SMS and email (sign-in, verifying an identifier, step-up). */
   codes: z.object({

@@ -29,6 +29,8 @@ export interface ApplyOptions {
   maxRecordsPerValue: number;
   sourcePriority: readonly string[];
   batchSize: number;
+  /** Batches written at once on PostgreSQL, each on a connection of its own (PGlite: one). */
+  workers?: number;
   actor: string;
   /** Refuse to apply unless the plan is still the one the operator reviewed. */
   expectFingerprint?: string;
@@ -51,7 +53,7 @@ export class NotConfirmed extends Error {
   override name = 'NotConfirmed';
 }
 
-/** One applier at a time: batches take this lock for their transaction. */
+/** Planning and finishing a run take this lock alone; batches share it (so none runs while a run is planned). */
 const APPLY_LOCK = 7_402_193;
 
 export async function unfinishedRun(db: Db): Promise<{ id: number } | undefined> {
@@ -87,50 +89,114 @@ export async function startRun(db: Db, o: ApplyOptions): Promise<{ runId: number
   });
 }
 
-/** Applies the stored plan of a run from its checkpoint to the end. */
+/**
+ * Which clusters of a run are applied: every cluster up to `cluster`, and those in each
+ * `done` range (after, last]. Batches commit in any order when several are written at once,
+ * so a run stopped at any point has applied some ranges, not always a prefix.
+ */
+interface Checkpoint { cluster: number; done?: Array<[number, number]> }
+
+const COUNT_KEYS = ['accountsCreated', 'accountsExtended', 'accountsMerged', 'held', 'links', 'identifiers', 'credentials', 'bindings'] as const;
+const noCounts = (): RunCounts => ({ accountsCreated: 0, accountsExtended: 0, accountsMerged: 0, held: 0, links: 0, identifiers: 0, credentials: 0, bindings: 0 });
+
+/**
+ * Applies the stored plan of a run from its checkpoint to the end. On PostgreSQL several
+ * batches are written at once, each on its own connection in its own transaction (the
+ * server works on each with a backend of its own): the clusters of a plan share no
+ * verified value, no account and no record, so their batches are independent. Each batch
+ * records its range and its counts in the run as it commits; a batch whose range is already
+ * recorded is refused, so two appliers of one run can never both apply it.
+ */
 export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promise<RunCounts> {
   const run = await db('merge_runs').where({ id: runId }).first();
   if (!run || run.status !== 'applying') throw new Error(`merge run ${runId} is not being applied (status ${run?.status ?? 'missing'})`);
   const total = Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).count({ n: '*' }).first())?.n ?? 0);
-  let checkpoint = Number(run.checkpoint?.cluster ?? 0);
+  const checkpoint: Checkpoint = { cluster: Number(run.checkpoint?.cluster ?? 0), done: run.checkpoint?.done ?? [] };
   const overshared = new Set<string>((run.plan?.overshared ?? []).map(([kind, value]: [string, string]) => `${kind}\u0000${value}`));
-  let applied = Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '<=', checkpoint).count({ n: '*' }).first())?.n ?? 0);
-  const counts: RunCounts = { accountsCreated: 0, accountsExtended: 0, accountsMerged: 0, held: 0, links: 0, identifiers: 0, credentials: 0, bindings: 0, ...run.counts };
-  // On PostgreSQL the next batch's plan rows and legacy records are read (on another
-  // connection) while this batch is written, so reading and writing overlap. Plan rows never
-  // change once stored: reading them outside the batch's transaction is safe. PGlite has one
-  // connection, which the batch's transaction holds: there it reads first.
-  const readAhead = !isEmbedded(db);
-  let next = loadBatch(db, runId, checkpoint, o.batchSize);
+  const appliedRanges: Array<[number, number]> = [[0, checkpoint.cluster], ...checkpoint.done!.map(([a, b]) => [Number(a), Number(b)] as [number, number])];
+  let applied = 0;
+  for (const [a, b] of appliedRanges) {
+    applied += Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '>', a).where('cluster', '<=', b).count({ n: '*' }).first())?.n ?? 0);
+  }
+
+  const batches = pendingBatches(db, runId, appliedRanges, o.batchSize);
+  // PGlite has one connection: one batch at a time there.
+  const workers = isEmbedded(db) ? 1 : o.workers ?? 1;
+  let failed = false;
+  const work = async () => {
+    for (;;) {
+      if (failed) return;
+      const { value: loaded, done } = await batches.next();
+      if (done || failed) return;
+      const delta = noCounts();
+      await db.transaction(async (trx) => {
+        await trx.raw('select pg_advisory_xact_lock_shared(?)', [APPLY_LOCK]);
+        await trx.raw(ASYNC_COMMIT);
+        await applyBatch(trx, runId, loaded, overshared, o, delta);
+        await claimBatch(trx, runId, [loaded.after, loaded.lastCluster], delta);
+      });
+      applied += loaded.clusters.length;
+      o.onBatch?.({ runId, clusters: loaded.clusters.length, records: loaded.clusters.reduce((n, c) => n + c.records, 0), appliedClusters: applied, totalClusters: total });
+      o.onProgress?.(applied, total);
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: workers }, () => work().catch((err) => { failed = true; throw err; })));
+  const error = results.find((r) => r.status === 'rejected');
+  if (error) {
+    await batches.return(undefined);
+    throw (error as PromiseRejectedResult).reason;
+  }
+
+  return db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
+    const current = await trx('merge_runs').where({ id: runId }).first('status', 'counts');
+    if (current.status !== 'applying') throw new Error(`merge run ${runId} is being applied elsewhere`);
+    const counts: RunCounts = { ...noCounts(), ...current.counts };
+    await trx('merge_runs').where({ id: runId }).update({ status: 'applied', finished_at: trx.fn.now(), updated_at: trx.fn.now() });
+    await recordAudit(trx, { actor: o.actor, action: 'merge.run_applied', subject: `merge_run:${runId}`, detail: { ...counts } });
+    o.onProgress?.(total, total);
+    return counts;
+  });
+}
+
+/**
+ * Records a batch as applied, in its transaction: its range joins the checkpoint and its
+ * counts are added to the run's (computed from the row as it is when this update runs, so
+ * batches committing at once add up). Refused when the range is already there.
+ */
+async function claimBatch(trx: Knex.Transaction, runId: number, range: [number, number], delta: RunCounts) {
+  const counts = `jsonb_build_object(${COUNT_KEYS.map((k) => `'${k}', coalesce((counts->>'${k}')::bigint, 0) + ${Number(delta[k])}`).join(', ')})`;
+  const { rowCount } = await trx.raw(`
+    update merge_runs set
+      checkpoint = jsonb_set(checkpoint, '{done}', coalesce(checkpoint->'done', '[]'::jsonb) || jsonb_build_array(jsonb_build_array(?::bigint, ?::bigint))),
+      counts = ${counts}, updated_at = now()
+    where id = ? and status = 'applying'
+      and not coalesce(checkpoint->'done', '[]'::jsonb) @> jsonb_build_array(jsonb_build_array(?::bigint, ?::bigint))`,
+  [range[0], range[1], runId, range[0], range[1]]) as { rowCount: number };
+  if (rowCount !== 1) throw new Error(`merge run ${runId} is being applied elsewhere`);
+}
+
+/**
+ * The batches still to apply, read one after another (each while earlier ones are being
+ * written): runs of clusters between the ranges already applied, at most `batchRecords`
+ * records each.
+ */
+async function* pendingBatches(db: Db, runId: number, appliedRanges: ReadonlyArray<[number, number]>, batchRecords: number): AsyncGenerator<LoadedBatch> {
+  let after = 0;
   for (;;) {
-    const loaded = await next;
-    next = loaded && readAhead ? loadBatch(db, runId, loaded.lastCluster, o.batchSize) : Promise.resolve(null);
-    let batch = { clusters: 0, records: 0 };
-    const done = await db.transaction(async (trx) => {
-      await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
-      await trx.raw(ASYNC_COMMIT);
-      const current = await trx('merge_runs').where({ id: runId }).first('status', 'checkpoint');
-      if (current.status !== 'applying' || Number(current.checkpoint.cluster) !== checkpoint) throw new Error(`merge run ${runId} is being applied elsewhere`);
-      if (!loaded) {
-        await trx('merge_runs').where({ id: runId }).update({ status: 'applied', finished_at: trx.fn.now(), updated_at: trx.fn.now(), counts });
-        await recordAudit(trx, { actor: o.actor, action: 'merge.run_applied', subject: `merge_run:${runId}`, detail: { ...counts } });
-        return true;
-      }
-      await applyBatch(trx, runId, loaded, overshared, o, counts);
-      const { clusters } = loaded;
-      batch = { clusters: clusters.length, records: clusters.reduce((n, c) => n + c.records, 0) };
-      applied += clusters.length;
-      checkpoint = loaded.lastCluster;
-      await trx('merge_runs').where({ id: runId }).update({ checkpoint: { cluster: checkpoint }, counts, updated_at: trx.fn.now() });
-      return false;
-    }).catch(async (err) => {
-      await next?.catch(() => {}); // settle the read ahead before the error leaves (the pool closes after)
-      throw err;
-    });
-    if (batch.clusters) o.onBatch?.({ runId, ...batch, appliedClusters: applied, totalClusters: total });
-    o.onProgress?.(done ? total : applied, total);
-    if (done) return counts;
-    if (!readAhead) next = loadBatch(db, runId, checkpoint, o.batchSize);
+    // Skip what is applied already.
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const [a, b] of appliedRanges) if (a <= after && after < b) { after = b; moved = true; }
+    }
+    const limit = Math.min(...appliedRanges.filter(([a]) => a > after).map(([a]) => a));
+    const batch = await loadBatch(db, runId, after, batchRecords, limit);
+    if (!batch) {
+      if (Number.isFinite(limit)) { after = limit; continue; }
+      return;
+    }
+    yield batch;
+    after = batch.lastCluster;
   }
 }
 
@@ -158,15 +224,17 @@ interface RecordRow {
 /** A batch of the plan with the legacy records it applies: read before its transaction. */
 interface LoadedBatch {
   clusters: PlanCluster[];
+  /** The batch is the clusters in (after, lastCluster]. */
+  after: number;
   lastCluster: number;
   nodes: NodeRow[];
   records: Map<number, RecordRow>;
   evidence: Map<number, Evidence[]>;
 }
 
-/** The batch of clusters after `after` with its plan nodes, records and evidence; null at the end. */
-async function loadBatch(db: Db, runId: number, after: number, batchRecords: number): Promise<LoadedBatch | null> {
-  const clusters = await nextClusters(db, runId, after, batchRecords);
+/** The batch of clusters after `after` (up to `upTo`) with its plan nodes, records and evidence; null when there is none. */
+async function loadBatch(db: Db, runId: number, after: number, batchRecords: number, upTo = Infinity): Promise<LoadedBatch | null> {
+  const clusters = (await nextClusters(db, runId, after, batchRecords)).filter((c) => c.cluster <= upTo);
   if (clusters.length === 0) return null;
   const ids = clusters.map((c) => c.cluster);
   // One array parameter per query (`= any`): a list of thousands of bind parameters costs
@@ -184,7 +252,7 @@ async function loadBatch(db: Db, runId: number, after: number, batchRecords: num
     if (list) list.push({ kind: e.kind, value: e.value, verified: e.verified });
     else evidence.set(Number(e.record_id), [{ kind: e.kind, value: e.value, verified: e.verified }]);
   }
-  return { clusters, lastCluster: clusters[clusters.length - 1]!.cluster, nodes, records, evidence };
+  return { clusters, after, lastCluster: clusters[clusters.length - 1]!.cluster, nodes, records, evidence };
 }
 
 async function applyBatch(trx: Knex.Transaction, runId: number, batch: LoadedBatch, overshared: ReadonlySet<string>, o: ApplyOptions, counts: RunCounts) {
@@ -327,8 +395,10 @@ async function applyBatch(trx: Knex.Transaction, runId: number, batch: LoadedBat
   counts.credentials += credentials.length;
 
   if (devices.size) {
+    // A household TV is in several clusters, so two batches written at once may insert the
+    // same MAC: both insert in MAC order, so neither can wait for the other in a circle.
     await insertColumns(trx, 'devices', { mac: 'text', type: 'text', model: 'text', serial: 'text', merge_run_id: 'bigint' },
-      [...devices.values()].map((d) => ({ mac: d.mac, type: d.type, model: d.model, serial: d.serial, merge_run_id: runId })), 'on conflict (mac) do nothing');
+      [...devices.values()].sort((a, b) => (a.mac < b.mac ? -1 : a.mac > b.mac ? 1 : 0)).map((d) => ({ mac: d.mac, type: d.type, model: d.model, serial: d.serial, merge_run_id: runId })), 'on conflict (mac) do nothing');
     const { rows: known } = await trx.raw('select id, mac from devices where mac = any(?::text[])', [[...devices.keys()]]);
     const idByMac = new Map(known.map((d: { id: number; mac: string }) => [d.mac, d.id]));
     const bindingRows = bindings.map((b) => ({ device_id: idByMac.get(b.mac), account_id: b.account_id, source: b.source, merge_run_id: runId }));

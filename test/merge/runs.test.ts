@@ -17,7 +17,7 @@ import { SAMPLE_FILES } from './samples.ts';
 
 const config = loadConfig({});
 const options: ApplyOptions = {
-  maxRecordsPerValue: config.merge.maxRecordsPerValue, sourcePriority: config.merge.sourcePriority, batchSize: 5, actor: 'test',
+  maxRecordsPerValue: config.merge.maxRecordsPerValue, sourcePriority: config.merge.sourcePriority, batchSize: 5, workers: 2, actor: 'test',
 };
 const placeholders = { phone: new Set(config.merge.placeholders.phone), email: new Set(config.merge.placeholders.email) };
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'chucs-runs-'));
