@@ -127,13 +127,15 @@ async function main() {
 
     const total = steps.reduce((s, x) => s + x.seconds, 0);
     const peak = Math.max(...steps.map((s) => s.maxRssMb));
+    // The target is for 1 million records: the run's own size, scaled at its rate.
+    const perMillion = total * 1_000_000 / copy.rows;
     const rows = [
       ...steps.map((s) => `| ${s.step} | ${s.seconds.toFixed(1)} s | ${s.maxRssMb} MB | ${s.note} |`),
       `| **whole pipeline** | **${total.toFixed(1)} s** | **${peak} MB** | ${(copy.rows / total).toFixed(0)} rows/s |`,
       `| ceiling: COPY of the same rows | ${copy.seconds.toFixed(1)} s | | ${copy.rows} rows, ${(copy.rows / copy.seconds).toFixed(0)} rows/s |`,
     ];
     const verdict = [
-      `- whole pipeline ${total.toFixed(1)} s for ${copy.rows} rows: target under 180 s: ${total < 180 ? 'met' : 'NOT met'}`,
+      `- whole pipeline ${total.toFixed(1)} s for ${copy.rows} rows, ${perMillion.toFixed(1)} s per million at that rate: target under 180 s for a million: ${perMillion < 180 ? 'met' : 'NOT met'}`,
       `- ${(total / copy.seconds).toFixed(1)}x the COPY ceiling: target within 5x: ${total / copy.seconds <= 5 ? 'met' : 'NOT met'}`,
       `- peak CLI memory ${peak} MB: target under 512 MB: ${peak < 512 ? 'met' : 'NOT met'}`,
     ];

@@ -237,7 +237,7 @@ async function report(trx: Knex.Transaction, ambiguous: number): Promise<PlanRep
       select e.kind, e.record_id, e.verified, p.linked_to is null and not p.weak as fresh,
              count(*) over (partition by p.cluster, e.kind, e.value) as holders
       from plan_nodes p join plan_clusters c on c.cluster = p.cluster and c.action <> 'hold'
-      join legacy_evidence e on e.record_id = p.record_id
+      join legacy_evidence e on e.record_id = p.record_id and e.kind in (${sqlList(STRONG_KINDS)})
     ) x
     where verified and fresh and holders > 1
     group by kind order by kind`);
