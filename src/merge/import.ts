@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.ts';
+import { isEmbedded, type Db } from '../db/database.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import type { LegacySource } from './sources/source.ts';
 import type { Placeholders } from './evidence.ts';
@@ -34,6 +34,8 @@ export interface ImportOptions {
   rejectsFile: string;
   placeholders: Placeholders;
   actor: string;
+  /** Records per batch (transaction); IMPORT_BATCH_ROWS unless given. */
+  batchRows?: number;
   /** Rows read so far and bytes of the file read so far. */
   onProgress?: (rowsRead: number, bytesRead: number) => void;
 }
@@ -53,39 +55,64 @@ export async function importLegacyFile(o: ImportOptions): Promise<ImportSummary>
   };
   let batch: LegacyRecord[] = [];
 
-  // One batch is written while the next is read: the file and the database work at once.
-  // Batches still reach the database one after another, so duplicates are seen in order.
-  let writing: Promise<void> = Promise.resolve();
-  const write = async (records: LegacyRecord[]) => {
-    if (records.length === 0) return;
-    const inFile = new Map<string, number>();
-    const unique: LegacyRecord[] = [];
-    const seen = await seenInImport(db, source.name, importId, records.map((r) => r.sourceId));
-    for (const r of records) {
-      const first = inFile.get(r.sourceId) ?? seen.get(r.sourceId);
-      if (first !== undefined) {
-        s.rejected++;
-        await rejects.write(r.line, r.sourceId, `duplicate ${source.name} id ${r.sourceId} (first at line ${first})`);
-        continue;
+  // While the file is read, earlier batches are written: on PostgreSQL two at once, each in
+  // its own transaction on its own connection (the server works on each with a backend of
+  // its own). Duplicates are still decided in file order: each batch is checked, one after
+  // another, against what is written already and what the batches still being written hold.
+  const concurrency = isEmbedded(db) ? 1 : 2;
+  const writing = new Set<{ ids: Map<string, number>; done: Promise<void> }>();
+  let checked: Promise<void> = Promise.resolve();
+  let failure: unknown;
+  const write = (records: LegacyRecord[]) => {
+    const entry = { ids: new Map<string, number>(), done: Promise.resolve() };
+    const earlier = checked;
+    let checkedThis!: () => void;
+    checked = new Promise<void>((resolve) => { checkedThis = resolve; });
+    entry.done = (async () => {
+      let unique: LegacyRecord[];
+      try {
+        await earlier;
+        // The batches being written are taken first: one that commits meanwhile is then
+        // either among them or, committed before the query runs, seen by it.
+        const inFlight = [...writing].filter((w) => w !== entry).map((w) => w.ids);
+        const seen = await seenInImport(db, source.name, importId, records.map((r) => r.sourceId));
+        unique = [];
+        for (const r of records) {
+          const first = entry.ids.get(r.sourceId) ?? seen.get(r.sourceId) ?? inFlight.map((ids) => ids.get(r.sourceId)).find((l) => l !== undefined);
+          if (first !== undefined) {
+            s.rejected++;
+            await rejects.write(r.line, r.sourceId, `duplicate ${source.name} id ${r.sourceId} (first at line ${first})`);
+            continue;
+          }
+          entry.ids.set(r.sourceId, r.line);
+          unique.push(r);
+        }
+      } finally {
+        checkedThis();
       }
-      inFile.set(r.sourceId, r.line);
-      unique.push(r);
-    }
-    const { inserted, updated } = await db.transaction(async (trx) => {
-      await trx.raw(ASYNC_COMMIT);
-      return upsertRecords(trx, importId, unique);
-    });
-    s.inserted += inserted;
-    s.updated += updated;
-    s.unchanged += unique.length - inserted - updated;
-    s.imported += unique.length;
+      const { inserted, updated } = await db.transaction(async (trx) => {
+        await trx.raw(ASYNC_COMMIT);
+        return upsertRecords(trx, importId, unique);
+      });
+      s.inserted += inserted;
+      s.updated += updated;
+      s.unchanged += unique.length - inserted - updated;
+      s.imported += unique.length;
+      writing.delete(entry);
+    })();
+    entry.done.catch((err) => { failure ??= err; });
+    writing.add(entry);
   };
   const flush = async () => {
     const records = batch;
     batch = [];
-    await writing;
-    writing = write(records);
-    writing.catch(() => {}); // failures surface at the next await of `writing`
+    while (writing.size >= concurrency && failure === undefined) await Promise.race([...writing].map((w) => w.done.catch(() => {})));
+    if (failure !== undefined) throw failure;
+    if (records.length) write(records);
+  };
+  const settle = async () => {
+    await Promise.allSettled([...writing].map((w) => w.done));
+    if (failure !== undefined) throw failure;
   };
 
   try {
@@ -99,15 +126,15 @@ export async function importLegacyFile(o: ImportOptions): Promise<ImportSummary>
       } else {
         if (result.record.profile.unparsed?.length) s.unparsedValues++;
         batch.push(result.record);
-        if (batch.length >= IMPORT_BATCH_ROWS) await flush();
+        if (batch.length >= (o.batchRows ?? IMPORT_BATCH_ROWS)) await flush();
       }
       if (s.read % 1000 === 0) o.onProgress?.(s.read, bytes);
     }
     await flush();
-    await writing;
+    await settle();
     o.onProgress?.(s.read, bytes);
   } catch (err) {
-    await writing.catch(() => {});
+    await Promise.allSettled([...writing].map((w) => w.done));
     await rejects.close();
     await finishImport(db, importId, 'failed', { ...s, error: (err as Error).message });
     throw err;

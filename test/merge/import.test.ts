@@ -83,3 +83,29 @@ test('a newer export updates the changed records only; duplicates and bad rows a
   const updated = await database.db('legacy_records').where({ source: 'mall', source_id: '100005' }).first();
   expect(updated.payload.points).toBe('99');
 });
+
+test('duplicates far apart are rejected in file order while several batches are written at once', async () => {
+  const fresh = await createTestDatabase();
+  try {
+    const lines = readFileSync(path.join(SAMPLES_DIR, 'mall.csv'), 'utf8').trimEnd().split('\n');
+    const rows = lines.slice(1);
+    // Every row twice, the copies in reverse order after the originals: each copy lands in a
+    // later batch than its original, some while the original's batch is still being written.
+    const file = path.join(tmp, 'mall-twice.csv');
+    writeFileSync(file, `${[lines[0], ...rows, ...[...rows].reverse()].join('\n')}\n`);
+    const s = await importLegacyFile({ db: fresh.db, source: mallSource, file, rejectsFile: path.join(tmp, 'mall-twice.rejects.csv'), placeholders, actor: 'test', batchRows: 3 });
+    expect(s.read).toBe(rows.length * 2);
+    expect(s.imported).toBe(rows.length);
+    expect(s.rejected).toBe(rows.length);
+    const rejected = readFileSync(s.rejectsFile, 'utf8').trim().split('\n').slice(1);
+    expect(rejected).toHaveLength(rows.length);
+    for (const r of rejected) {
+      const [, line, id, first] = /^(\d+),(\d+),"?duplicate mall id \d+ \(first at line (\d+)\)/.exec(r)!;
+      // The copy of data row k (file line k + 1) is at file line 2n + 2 - k.
+      expect(Number(first)).toBe(2 * rows.length + 3 - Number(line));
+      expect((await fresh.db('legacy_records').where({ source: 'mall', source_id: id }).first('line')).line).toBe(Number(first));
+    }
+  } finally {
+    await fresh.drop();
+  }
+});
