@@ -4,9 +4,9 @@
  * CLI process timed with its peak memory, beside the ceiling measured in the same run:
  * PostgreSQL's COPY of the same rows alone.
  *
- *   npm run bench:merge -- --people 250000      (about 1 million records)
+ *   npm run bench:merge -- --people 286000      (1,003,442 records with seed 7)
  *
- * Options: --people N (default 250000), --seed S, --data DIR (generated files, reused if
+ * Options: --people N (default 286000), --seed S, --data DIR (generated files, reused if
  * present), --url postgres://... (server; a fresh database is created and dropped),
  * --write (record the figures in BENCHMARKS.md).
  */
@@ -25,7 +25,7 @@ import { projectRoot } from '../src/paths.ts';
 
 const { values: args } = parseArgs({
   options: {
-    people: { type: 'string', default: '250000' },
+    people: { type: 'string', default: '286000' },
     seed: { type: 'string', default: '7' },
     data: { type: 'string' },
     url: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
