@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { isEmbedded, type Db } from '../db/database.ts';
+import { isEmbedded, type Db, type DbOrTx } from '../db/database.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { computePlan, STRONG_KINDS, type PlanReport } from './plan.ts';
 import { survive, type SurvivorRecord } from './survivorship.ts';
@@ -114,10 +114,7 @@ export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promi
   const checkpoint: Checkpoint = { cluster: Number(run.checkpoint?.cluster ?? 0), done: run.checkpoint?.done ?? [] };
   const overshared = new Set<string>((run.plan?.overshared ?? []).map(([kind, value]: [string, string]) => `${kind}\u0000${value}`));
   const appliedRanges: Array<[number, number]> = [[0, checkpoint.cluster], ...checkpoint.done!.map(([a, b]) => [Number(a), Number(b)] as [number, number])];
-  let applied = 0;
-  for (const [a, b] of appliedRanges) {
-    applied += Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).where('cluster', '>', a).where('cluster', '<=', b).count({ n: '*' }).first())?.n ?? 0);
-  }
+  let applied = await coveredClusters(db, runId, checkpoint);
 
   const batches = pendingBatches(db, runId, appliedRanges, o.batchSize);
   // PGlite has one connection: one batch at a time there.
@@ -149,8 +146,10 @@ export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promi
 
   return db.transaction(async (trx) => {
     await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
-    const current = await trx('merge_runs').where({ id: runId }).first('status', 'counts');
+    const current = await trx('merge_runs').where({ id: runId }).first('status', 'counts', 'checkpoint');
     if (current.status !== 'applying') throw new Error(`merge run ${runId} is being applied elsewhere`);
+    const covered = await coveredClusters(trx, runId, current.checkpoint);
+    if (covered !== total) throw new Error(`merge run ${runId}: ${covered} of ${total} clusters applied; run merge apply again to finish it`);
     const counts: RunCounts = { ...noCounts(), ...current.counts };
     await trx('merge_runs').where({ id: runId }).update({ status: 'applied', finished_at: trx.fn.now(), updated_at: trx.fn.now() });
     await recordAudit(trx, { actor: o.actor, action: 'merge.run_applied', subject: `merge_run:${runId}`, detail: { ...counts } });
@@ -162,18 +161,33 @@ export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promi
 /**
  * Records a batch as applied, in its transaction: its range joins the checkpoint and its
  * counts are added to the run's (computed from the row as it is when this update runs, so
- * batches committing at once add up). Refused when the range is already there.
+ * batches committing at once add up). Refused when the range overlaps one applied already
+ * (another applier, perhaps with another batch size, got there first): its transaction then
+ * rolls back whole.
  */
 async function claimBatch(trx: Knex.Transaction, runId: number, range: [number, number], delta: RunCounts) {
   const counts = `jsonb_build_object(${COUNT_KEYS.map((k) => `'${k}', coalesce((counts->>'${k}')::bigint, 0) + ${Number(delta[k])}`).join(', ')})`;
+  const [lo, hi] = range;
   const { rowCount } = await trx.raw(`
     update merge_runs set
       checkpoint = jsonb_set(checkpoint, '{done}', coalesce(checkpoint->'done', '[]'::jsonb) || jsonb_build_array(jsonb_build_array(?::bigint, ?::bigint))),
       counts = ${counts}, updated_at = now()
     where id = ? and status = 'applying'
-      and not coalesce(checkpoint->'done', '[]'::jsonb) @> jsonb_build_array(jsonb_build_array(?::bigint, ?::bigint))`,
-  [range[0], range[1], runId, range[0], range[1]]) as { rowCount: number };
+      and ?::bigint >= coalesce((checkpoint->>'cluster')::bigint, 0)
+      and not exists (select 1 from jsonb_array_elements(coalesce(checkpoint->'done', '[]'::jsonb)) r
+                      where (r->>0)::bigint < ?::bigint and (r->>1)::bigint > ?::bigint)`,
+  [lo, hi, runId, lo, hi, lo]) as { rowCount: number };
   if (rowCount !== 1) throw new Error(`merge run ${runId} is being applied elsewhere`);
+}
+
+/** How many clusters of the run the checkpoint's ranges cover (they never overlap). */
+async function coveredClusters(db: DbOrTx, runId: number, checkpoint: Checkpoint): Promise<number> {
+  const ranges: Array<[number, number]> = [[0, Number(checkpoint.cluster ?? 0)], ...(checkpoint.done ?? []).map(([a, b]) => [Number(a), Number(b)] as [number, number])];
+  const { rows: [row] } = await db.raw(`
+    select count(*)::int as n from merge_plan_clusters c
+    where c.merge_run_id = ? and exists (select 1 from unnest(?::bigint[], ?::bigint[]) r(lo, hi) where c.cluster > r.lo and c.cluster <= r.hi)`,
+  [runId, ranges.map((r) => r[0]), ranges.map((r) => r[1])]);
+  return Number(row.n);
 }
 
 /**

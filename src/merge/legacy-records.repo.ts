@@ -26,15 +26,16 @@ export async function finishImport(db: DbOrTx, id: number, status: 'done' | 'fai
   await db('legacy_imports').where({ id }).update({ status, counts, finished_at: db.fn.now() });
 }
 
-/** Source ids of this batch that the same import already wrote: duplicates within the file. */
+/** Source ids of this batch that the same import already wrote or stamped: duplicates within the file. */
 export async function seenInImport(db: DbOrTx, source: string, importId: number, sourceIds: string[]): Promise<Map<string, number>> {
   const rows = await db('legacy_records').select('source_id', 'line').where({ source, import_id: importId }).whereRaw('source_id = any(?::text[])', [sourceIds]);
   return new Map(rows.map((r: { source_id: string; line: number }) => [r.source_id, r.line]));
 }
 
 /**
- * Inserts new records and updates changed ones (by digest); unchanged rows are left alone.
- * Replaces the evidence of every record written. Returns how many were new and updated.
+ * Inserts new records and updates changed ones (by digest); unchanged rows keep their content,
+ * only this import and their line are stamped on them. Replaces the evidence of every record
+ * inserted or changed. Returns how many were new and updated.
  * The batch is copied into a temporary table (COPY on PostgreSQL), then upserted by one
  * statement: far faster than sending the rows as parameters.
  */
@@ -50,14 +51,22 @@ export async function upsertRecords(trx: Knex.Transaction, importId: number, rec
       credentialed: isCredentialed(r), line: r.line, import_id: importId,
     };
   }));
-  const { rows: written } = await trx.raw(`
+  // A record already stored is stamped with this import and line even when unchanged, so a
+  // later duplicate in the same file is found by `seenInImport` (the first one wins); its
+  // content, evidence and updated_at change only when its digest does.
+  const changedNow = 'legacy_records.digest <> excluded.digest';
+  const { rows: stamped } = await trx.raw(`
     insert into legacy_records (source, source_id, payload, digest, normalised, credentialed, line, import_id)
     select source, source_id, payload, digest, normalised, credentialed, line, import_id from legacy_records_stage
     on conflict (source, source_id) do update set
-      payload = excluded.payload, digest = excluded.digest, normalised = excluded.normalised,
-      credentialed = excluded.credentialed, line = excluded.line, import_id = excluded.import_id, updated_at = now()
-    where legacy_records.digest <> excluded.digest
-    returning id, source_id, (xmax = 0) as inserted`) as { rows: Array<{ id: number; source_id: string; inserted: boolean }> };
+      payload = case when ${changedNow} then excluded.payload else legacy_records.payload end,
+      normalised = case when ${changedNow} then excluded.normalised else legacy_records.normalised end,
+      credentialed = case when ${changedNow} then excluded.credentialed else legacy_records.credentialed end,
+      updated_at = case when ${changedNow} then now() else legacy_records.updated_at end,
+      digest = excluded.digest, line = excluded.line, import_id = excluded.import_id
+    where ${changedNow} or legacy_records.import_id is distinct from excluded.import_id
+    returning id, source_id, (xmax = 0) as inserted, (updated_at = now()) as changed`) as { rows: Array<{ id: number; source_id: string; inserted: boolean; changed: boolean }> };
+  const written = stamped.filter((w) => w.inserted || w.changed);
   if (written.length === 0) return { inserted: 0, updated: 0 };
   const updatedIds = written.filter((w) => !w.inserted).map((w) => Number(w.id));
   if (updatedIds.length) await trx.raw('delete from legacy_evidence where record_id = any(?::bigint[])', [updatedIds]);

@@ -109,3 +109,26 @@ test('duplicates far apart are rejected in file order while several batches are 
     await fresh.drop();
   }
 });
+
+test('on a re-import, a duplicate of an unchanged record is still rejected: the first occurrence wins', async () => {
+  const fresh = await createTestDatabase();
+  try {
+    const lines = readFileSync(path.join(SAMPLES_DIR, 'mall.csv'), 'utf8').trimEnd().split('\n');
+    const copy = lines[1]!.split(',');
+    copy[14] = '999'; // points: the late copy differs from the first occurrence
+    const file = path.join(tmp, 'mall-late-copy.csv');
+    writeFileSync(file, `${[...lines, copy.join(',')].join('\n')}\n`);
+    const importOnce = () => importLegacyFile({ db: fresh.db, source: mallSource, file, rejectsFile: path.join(tmp, 'mall-late-copy.rejects.csv'), placeholders, actor: 'test', batchRows: 3 });
+    const id = lines[1]!.split(',')[0]!;
+    const first = await importOnce();
+    expect([first.rejected, first.updated]).toEqual([1, 0]);
+    const again = await importOnce();
+    expect([again.rejected, again.updated, again.inserted, again.unchanged]).toEqual([1, 0, 0, again.imported]);
+    expect(readFileSync(again.rejectsFile, 'utf8')).toContain(`duplicate mall id ${id} (first at line 2)`);
+    const row = await fresh.db('legacy_records').where({ source: 'mall', source_id: id }).first('payload', 'line');
+    expect(row.line).toBe(2);
+    expect(row.payload.points).not.toBe('999');
+  } finally {
+    await fresh.drop();
+  }
+});

@@ -77,6 +77,26 @@ test('a run interrupted after any batch and started again ends exactly where an 
   }
 });
 
+test('two appliers of one run, with different batch sizes, never apply a cluster twice', async () => {
+  const straight = await createTestDatabase();
+  await importAll(straight.db);
+  const straightRun = await applyAll(straight.db);
+  const expected = { partition: await partition(straight.db), counts: (await straight.db('merge_runs').where({ id: straightRun }).first('counts')).counts };
+  const expectedConflicts = Number((await straight.db('merge_conflicts').count({ n: '*' }).first())!.n);
+  await straight.drop();
+
+  const twice = await createTestDatabase();
+  await importAll(twice.db);
+  const { runId } = await startRun(twice.db, options);
+  await Promise.allSettled([continueRun(twice.db, runId, { ...options, batchSize: 3 }), continueRun(twice.db, runId, { ...options, batchSize: 7 })]);
+  const run = await twice.db('merge_runs').where({ id: runId }).first('status');
+  if (run.status === 'applying') await continueRun(twice.db, runId, options);
+  expect(await partition(twice.db)).toEqual(expected.partition);
+  expect((await twice.db('merge_runs').where({ id: runId }).first('counts', 'status'))).toEqual({ status: 'applied', counts: expected.counts });
+  expect(Number((await twice.db('merge_conflicts').count({ n: '*' }).first())!.n)).toBe(expectedConflicts);
+  await twice.drop();
+});
+
 test('incremental: a source imported later extends and merges existing accounts, whose sub survives; undo restores the state exactly', async () => {
   const { db, drop } = await createTestDatabase();
   try {
