@@ -14,12 +14,12 @@ import type { LegacyHash } from '../identity/legacy-hashers.ts';
 /**
  * Applying a plan as a numbered merge run (states below). The plan is computed and stored
  * with the run in one transaction; then clusters are applied in batches, each batch one
- * transaction that also moves the checkpoint, so a run killed at any point and started
+ * transaction that also records its clusters in the checkpoint, so a run killed at any point and started
  * again ends exactly where an uninterrupted run ends.
  *
  * | status   | means                                      | next                 |
  * |----------|--------------------------------------------|----------------------|
- * | applying | plan stored, batches up to the checkpoint  | applied (or resumed) |
+ * | applying | plan stored, the checkpoint's batches done | applied (or resumed) |
  * | applied  | every cluster applied                      | undoing (latest run) |
  * | undoing  | being undone (one transaction)             | undone               |
  * | undone   | the state before the run is back           |                      |
@@ -94,29 +94,33 @@ export async function startRun(db: Db, o: ApplyOptions): Promise<{ runId: number
  * `done` range (after, last]. Batches commit in any order when several are written at once,
  * so a run stopped at any point has applied some ranges, not always a prefix.
  */
-interface Checkpoint { cluster: number; done?: Array<[number, number]> }
+interface Checkpoint { cluster?: number; done?: Array<[number, number]> }
+
+/** The checkpoint as ranges (after, last] of applied clusters; they never overlap. */
+function appliedRanges(checkpoint: Checkpoint | null | undefined): Array<[number, number]> {
+  return [[0, Number(checkpoint?.cluster ?? 0)], ...(checkpoint?.done ?? []).map(([a, b]) => [Number(a), Number(b)] as [number, number])];
+}
 
 const COUNT_KEYS = ['accountsCreated', 'accountsExtended', 'accountsMerged', 'held', 'links', 'identifiers', 'credentials', 'bindings'] as const;
-const noCounts = (): RunCounts => ({ accountsCreated: 0, accountsExtended: 0, accountsMerged: 0, held: 0, links: 0, identifiers: 0, credentials: 0, bindings: 0 });
+const noCounts = () => Object.fromEntries(COUNT_KEYS.map((k) => [k, 0])) as unknown as RunCounts;
 
 /**
  * Applies the stored plan of a run from its checkpoint to the end. On PostgreSQL several
  * batches are written at once, each on its own connection in its own transaction (the
  * server works on each with a backend of its own): the clusters of a plan share no
  * verified value, no account and no record, so their batches are independent. Each batch
- * records its range and its counts in the run as it commits; a batch whose range is already
- * recorded is refused, so two appliers of one run can never both apply it.
+ * records its range and its counts in the run as it commits; a batch whose range overlaps
+ * one recorded already is refused, so two appliers of one run never both apply a cluster.
  */
 export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promise<RunCounts> {
   const run = await db('merge_runs').where({ id: runId }).first();
   if (!run || run.status !== 'applying') throw new Error(`merge run ${runId} is not being applied (status ${run?.status ?? 'missing'})`);
   const total = Number((await db('merge_plan_clusters').where({ merge_run_id: runId }).count({ n: '*' }).first())?.n ?? 0);
-  const checkpoint: Checkpoint = { cluster: Number(run.checkpoint?.cluster ?? 0), done: run.checkpoint?.done ?? [] };
   const overshared = new Set<string>((run.plan?.overshared ?? []).map(([kind, value]: [string, string]) => `${kind}\u0000${value}`));
-  const appliedRanges: Array<[number, number]> = [[0, checkpoint.cluster], ...checkpoint.done!.map(([a, b]) => [Number(a), Number(b)] as [number, number])];
-  let applied = await coveredClusters(db, runId, checkpoint);
+  const alreadyApplied = appliedRanges(run.checkpoint);
+  let applied = await coveredClusters(db, runId, alreadyApplied);
 
-  const batches = pendingBatches(db, runId, appliedRanges, o.batchSize);
+  const batches = pendingBatches(db, runId, alreadyApplied, o.batchSize);
   // PGlite has one connection: one batch at a time there.
   const workers = isEmbedded(db) ? 1 : o.workers ?? 1;
   let failed = false;
@@ -148,7 +152,7 @@ export async function continueRun(db: Db, runId: number, o: ApplyOptions): Promi
     await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
     const current = await trx('merge_runs').where({ id: runId }).first('status', 'counts', 'checkpoint');
     if (current.status !== 'applying') throw new Error(`merge run ${runId} is being applied elsewhere`);
-    const covered = await coveredClusters(trx, runId, current.checkpoint);
+    const covered = await coveredClusters(trx, runId, appliedRanges(current.checkpoint));
     if (covered !== total) throw new Error(`merge run ${runId}: ${covered} of ${total} clusters applied; run merge apply again to finish it`);
     const counts: RunCounts = { ...noCounts(), ...current.counts };
     await trx('merge_runs').where({ id: runId }).update({ status: 'applied', finished_at: trx.fn.now(), updated_at: trx.fn.now() });
@@ -180,9 +184,8 @@ async function claimBatch(trx: Knex.Transaction, runId: number, range: [number, 
   if (rowCount !== 1) throw new Error(`merge run ${runId} is being applied elsewhere`);
 }
 
-/** How many clusters of the run the checkpoint's ranges cover (they never overlap). */
-async function coveredClusters(db: DbOrTx, runId: number, checkpoint: Checkpoint): Promise<number> {
-  const ranges: Array<[number, number]> = [[0, Number(checkpoint.cluster ?? 0)], ...(checkpoint.done ?? []).map(([a, b]) => [Number(a), Number(b)] as [number, number])];
+/** How many clusters of the run the applied ranges cover. */
+async function coveredClusters(db: DbOrTx, runId: number, ranges: ReadonlyArray<[number, number]>): Promise<number> {
   const { rows: [row] } = await db.raw(`
     select count(*)::int as n from merge_plan_clusters c
     where c.merge_run_id = ? and exists (select 1 from unnest(?::bigint[], ?::bigint[]) r(lo, hi) where c.cluster > r.lo and c.cluster <= r.hi)`,
