@@ -6,9 +6,8 @@ import { table, type Output } from './output.ts';
 import { progressBar, stepLogger } from './progress.ts';
 import { confirm } from './confirm.ts';
 import { UsageError, RefusedError } from './usage-error.ts';
-import { computePlan, type PlanReport } from '../merge/plan.ts';
-import { inRolledBackTransaction } from '../merge/dry-run.ts';
-import { startRun, continueRun, unfinishedRun, type ApplyOptions } from '../merge/apply.ts';
+import type { PlanReport } from '../merge/plan.ts';
+import { savePlan, startSavedRun, startRun, continueRun, unfinishedRun, type ApplyOptions } from '../merge/apply.ts';
 import { undoRun } from '../merge/undo.ts';
 import { listConflicts, resolveConflict } from '../merge/conflicts.ts';
 
@@ -44,38 +43,47 @@ export function registerMerge(program: Command, out: () => Output) {
   const merge = program.command('merge').description('cluster imported legacy records into Changhong IDs');
 
   merge.command('plan')
-    .description('dry run: what a merge would do, and why; writes nothing but its report')
+    .description('dry run: what a merge would do, and why; changes no account, stores the plan for merge apply')
     .option('--out <file>', 'also write the report as JSON')
     .action(async (o) => {
-      const report = await withDatabase((c) => inRolledBackTransaction(c.db, (trx) => computePlan(trx, {
-        maxRecordsPerValue: c.config.merge.maxRecordsPerValue, onProgress: stepLogger(!out().json),
-      })));
+      const { planId, report } = await withDatabase((c) => savePlan(c.db, {
+        maxRecordsPerValue: c.config.merge.maxRecordsPerValue, actor: operator(), onPlanStep: stepLogger(!out().json),
+      }));
       if (o.out) writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
-      out().result(report, () => `${describePlan(report)}${o.out ? `\nreport written to ${o.out}` : ''}\napply it with: chucs merge apply --expect ${report.fingerprint}`);
+      out().result({ ...report, planId }, () => [
+        describePlan(report),
+        ...(o.out ? [`report written to ${o.out}`] : []),
+        `stored as plan ${planId}; apply it with: chucs merge apply --expect ${report.fingerprint}`,
+        '  (if anything it read changes first, apply plans again and applies only if the plan is still the same)',
+      ].join('\n'));
     });
 
   merge.command('apply')
     .description('apply the plan as a numbered merge run (resumes an unfinished run first)')
-    .option('--expect <fingerprint>', 'apply only if the plan is still the one reviewed')
+    .option('--expect <fingerprint>', 'apply only if the plan is still the one reviewed (the stored plan, without planning again, if nothing changed)')
     .option('--yes', 'do not ask for confirmation', false)
     .action(async (o) => {
       const result = await withDatabase(async (c) => {
         const opts = applyOptions(c.config, { ...o, quiet: out().json });
+        // What the operator approves is exactly what is stored and applied.
+        const confirmPlan = async (report: PlanReport) => {
+          out().info(describePlan(report));
+          return confirm('Apply this plan?', o.yes);
+        };
         const unfinished = await unfinishedRun(c.db);
         let runId: number;
         if (unfinished) {
           runId = Number(unfinished.id);
           out().info(`merge run ${runId} was interrupted: resuming it from its checkpoint`);
         } else {
-          // One plan: shown, confirmed, and applied in the same transaction, so what the
-          // operator approves is exactly what is stored.
-          ({ runId } = await startRun(c.db, {
-            ...opts,
-            confirm: async (report) => {
-              out().info(describePlan(report));
-              return confirm('Apply this plan?', o.yes);
-            },
-          }));
+          const saved = o.expect ? await startSavedRun(c.db, { ...opts, expectFingerprint: o.expect, confirm: confirmPlan }) : undefined;
+          if (saved && 'runId' in saved) {
+            runId = saved.runId;
+            out().info(`applying stored plan ${runId} (${o.expect}): nothing it read has changed`);
+          } else {
+            if (o.expect) out().info(saved ? `the data changed since plan ${saved.stale} was made: planning again (applied only if it is still ${o.expect})` : `no stored plan ${o.expect}: planning again (applied only if it is the same)`);
+            ({ runId } = await startRun(c.db, { ...opts, confirm: confirmPlan }));
+          }
         }
         const bar = progressBar(`merge run ${runId}`, 'clusters');
         const counts = await continueRun(c.db, runId, { ...opts, onProgress: (done, total) => bar.update(done, total) }).finally(() => bar.stop());

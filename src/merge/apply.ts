@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isEmbedded, type Db, type DbOrTx } from '../db/database.ts';
 import { recordAudit } from '../audit/audit-log.ts';
-import { computePlan, STRONG_KINDS, type PlanReport } from './plan.ts';
+import { computePlan, planInputsDigest, STRONG_KINDS, type PlanReport } from './plan.ts';
 import { survive, type SurvivorRecord } from './survivorship.ts';
 import { journalUpdate, journalDelete } from './journal.ts';
 import { copyRows, insertColumns } from './bulk-insert.ts';
@@ -12,13 +12,16 @@ import type { Evidence, LegacyDevice, LegacyProfile } from './record.ts';
 import type { LegacyHash } from '../identity/legacy-hashers.ts';
 
 /**
- * Applying a plan as a numbered merge run (states below). The plan is computed and stored
- * with the run in one transaction; then clusters are applied in batches, each batch one
- * transaction that also records its clusters in the checkpoint, so a run killed at any point and started
- * again ends exactly where an uninterrupted run ends.
+ * Applying a plan as a numbered merge run (states below). The plan is stored with the run:
+ * either by `merge plan` (status planned) and applied later while nothing it read has
+ * changed, or computed and stored as the run starts. Then clusters are applied in batches,
+ * each batch one transaction that also records its clusters in the checkpoint, so a run
+ * killed at any point and started again ends exactly where an uninterrupted run ends.
  *
  * | status   | means                                      | next                 |
  * |----------|--------------------------------------------|----------------------|
+ * | planned  | a plan stored by `merge plan`, not applied | applying, or deleted |
+ * |          | (a newer plan or a run discards it)        |                      |
  * | applying | plan stored, the checkpoint's batches done | applied (or resumed) |
  * | applied  | every cluster applied                      | undoing (latest run) |
  * | undoing  | being undone (one transaction)             | undone               |
@@ -60,7 +63,54 @@ export async function unfinishedRun(db: Db): Promise<{ id: number } | undefined>
   return db('merge_runs').where({ status: 'applying' }).orderBy('id').first('id');
 }
 
-/** Plans and stores a new run (status applying); nothing else is written yet. */
+/**
+ * Plans and stores the plan as a run in status planned (what `chucs merge plan` does):
+ * nothing but the plan is written, and `startSavedRun` applies exactly it later while
+ * nothing it read has changed. A newer plan replaces older ones that were never applied.
+ */
+export async function savePlan(db: Db, o: Pick<ApplyOptions, 'maxRecordsPerValue' | 'actor' | 'onPlanStep'>): Promise<{ planId: number; report: PlanReport }> {
+  return db.transaction(async (trx) => {
+    // Read before the plan, so a change committed while it runs makes the plan stale.
+    const inputs = await planInputsDigest(trx, o);
+    const report = await computePlan(trx, { maxRecordsPerValue: o.maxRecordsPerValue, onProgress: o.onPlanStep });
+    o.onPlanStep?.('storing the plan');
+    await discardSavedPlans(trx);
+    const [{ id: planId }] = await trx('merge_runs').insert({
+      status: 'planned', fingerprint: report.fingerprint, report, created_by: o.actor,
+      plan: { maxRecordsPerValue: o.maxRecordsPerValue, overshared: await oversharedValues(trx), inputs },
+    }).returning('id');
+    await storePlanRows(trx, Number(planId));
+    return { planId: Number(planId), report };
+  });
+}
+
+export type SavedRunStart = { runId: number; report: PlanReport } | { stale: number } | undefined;
+
+/**
+ * Starts a run from the stored plan with the expected fingerprint, without planning again,
+ * if nothing the plan read has changed since. Returns `{ stale }` when it has (plan again),
+ * and undefined when no such plan is stored.
+ */
+export async function startSavedRun(db: Db, o: ApplyOptions & { expectFingerprint: string }): Promise<SavedRunStart> {
+  return db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
+    const saved = await trx('merge_runs').where({ status: 'planned', fingerprint: o.expectFingerprint }).orderBy('id', 'desc').first('id', 'plan', 'report');
+    if (!saved) return undefined;
+    const runId = Number(saved.id);
+    if (saved.plan.maxRecordsPerValue !== o.maxRecordsPerValue || saved.plan.inputs !== await planInputsDigest(trx, o)) return { stale: runId };
+    const report = saved.report as PlanReport;
+    if (o.confirm && !(await o.confirm(report))) throw new NotConfirmed('not applied: the plan was not confirmed');
+    await discardSavedPlans(trx, runId);
+    await trx('merge_runs').where({ id: runId }).update({
+      status: 'applying', created_by: o.actor, checkpoint: { cluster: 0 }, updated_at: trx.fn.now(),
+      plan: { ...saved.plan, sourcePriority: o.sourcePriority },
+    });
+    await beginRun(trx, runId, report, o.actor);
+    return { runId, report };
+  });
+}
+
+/** Plans and starts a new run (status applying) in one transaction; nothing else is written yet. */
 export async function startRun(db: Db, o: ApplyOptions): Promise<{ runId: number; report: PlanReport }> {
   return db.transaction(async (trx) => {
     await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
@@ -69,24 +119,47 @@ export async function startRun(db: Db, o: ApplyOptions): Promise<{ runId: number
       throw new FingerprintMismatch(`the plan changed since it was reviewed (fingerprint ${report.fingerprint}, expected ${o.expectFingerprint}): plan again`);
     }
     if (o.confirm && !(await o.confirm(report))) throw new NotConfirmed('not applied: the plan was not confirmed');
-    // Values too widely shared to be anyone's: never evidence, never identifiers.
-    const overshared = (await trx('plan_overshared').select('kind', 'value')).map((v: { kind: string; value: string }) => [v.kind, v.value]);
-    const [{ id: runId }] = await trx('merge_runs').insert({
+    await discardSavedPlans(trx);
+    const [{ id }] = await trx('merge_runs').insert({
       status: 'applying', fingerprint: report.fingerprint, report, created_by: o.actor,
-      plan: { maxRecordsPerValue: o.maxRecordsPerValue, sourcePriority: o.sourcePriority, overshared }, checkpoint: { cluster: 0 },
+      plan: { maxRecordsPerValue: o.maxRecordsPerValue, sourcePriority: o.sourcePriority, overshared: await oversharedValues(trx) }, checkpoint: { cluster: 0 },
     }).returning('id');
-    // This run holds again whatever is still contradictory: earlier open conflicts give way.
-    for (const { id } of await trx('merge_conflicts').where({ status: 'open' }).select('id')) {
-      await journalUpdate(trx, runId, 'merge_conflicts', { id }, ['status']);
-    }
-    await trx('merge_conflicts').where({ status: 'open' }).update({ status: 'superseded' });
-    await trx.raw(`insert into merge_plan_nodes (merge_run_id, node, cluster, record_id, account_id, linked_to, weak)
-      select ?, node, cluster, record_id, account_id, linked_to, weak from plan_nodes`, [runId]);
-    await trx.raw(`insert into merge_plan_clusters (merge_run_id, cluster, action, accounts, records, new_records, reasons)
-      select ?, cluster, action, accounts, records, new_records, reasons from plan_clusters where action <> 'none'`, [runId]);
-    await recordAudit(trx, { actor: o.actor, action: 'merge.run_started', subject: `merge_run:${runId}`, detail: { fingerprint: report.fingerprint, accounts: report.accounts } });
-    return { runId: Number(runId), report };
+    const runId = Number(id);
+    await storePlanRows(trx, runId);
+    await beginRun(trx, runId, report, o.actor);
+    return { runId, report };
   });
+}
+
+/** Values too widely shared to be anyone's (from the plan's temporary tables): never evidence, never identifiers. */
+async function oversharedValues(trx: Knex.Transaction): Promise<Array<[string, string]>> {
+  return (await trx('plan_overshared').select('kind', 'value')).map((v: { kind: string; value: string }) => [v.kind, v.value]);
+}
+
+/** Keeps the plan in the run (from the plan's temporary tables): the clusters with work to do and their nodes. */
+async function storePlanRows(trx: Knex.Transaction, runId: number) {
+  await trx.raw(`insert into merge_plan_nodes (merge_run_id, node, cluster, record_id, account_id, linked_to, weak)
+    select ?, p.node, p.cluster, p.record_id, p.account_id, p.linked_to, p.weak
+    from plan_nodes p join plan_clusters c on c.cluster = p.cluster where c.action <> 'none'`, [runId]);
+  await trx.raw(`insert into merge_plan_clusters (merge_run_id, cluster, action, accounts, records, new_records, reasons)
+    select ?, cluster, action, accounts, records, new_records, reasons from plan_clusters where action <> 'none'`, [runId]);
+}
+
+/** Stored plans never applied (all, or all but one): a run makes them stale. */
+async function discardSavedPlans(trx: Knex.Transaction, keep = 0) {
+  const planned = trx('merge_runs').where({ status: 'planned' }).whereNot({ id: keep }).select('id');
+  await trx('merge_plan_nodes').whereIn('merge_run_id', planned.clone()).delete();
+  await trx('merge_plan_clusters').whereIn('merge_run_id', planned.clone()).delete();
+  await trx('merge_runs').whereIn('id', planned.clone()).delete();
+}
+
+/** A run starts: it holds again whatever is still contradictory, so earlier open conflicts give way. */
+async function beginRun(trx: Knex.Transaction, runId: number, report: PlanReport, actor: string) {
+  for (const { id } of await trx('merge_conflicts').where({ status: 'open' }).select('id')) {
+    await journalUpdate(trx, runId, 'merge_conflicts', { id }, ['status']);
+  }
+  await trx('merge_conflicts').where({ status: 'open' }).update({ status: 'superseded' });
+  await recordAudit(trx, { actor, action: 'merge.run_started', subject: `merge_run:${runId}`, detail: { fingerprint: report.fingerprint, accounts: report.accounts } });
 }
 
 /**

@@ -62,6 +62,26 @@ async function splitLabels(trx: Knex.Transaction): Promise<Map<number, number>> 
   return labels;
 }
 
+/**
+ * A digest of everything a plan reads: the legacy records and their evidence, the links,
+ * the accounts and their verified identifiers, operators' decisions, and the options. A
+ * stored plan is applied only while this is unchanged (see apply.ts). One pass over each
+ * table, no sort: each row's hash, xor-ed, with the row count.
+ */
+export async function planInputsDigest(db: Knex | Knex.Transaction, o: Pick<PlanOptions, 'maxRecordsPerValue'>): Promise<string> {
+  const part = (table: string, row: string, where = 'true') =>
+    `(select count(*) || '/' || coalesce(bit_xor(hashtextextended(row(${row})::text, 0)), 0) from ${table} where ${where})`;
+  const { rows: [row] } = await db.raw(`select concat_ws(' ', ${[
+    part('legacy_records', 'id, credentialed'),
+    part('legacy_evidence', 'record_id, kind, value, verified'),
+    part('record_links', 'record_id, account_id'),
+    part('accounts', 'id, status, merged_into, created_at'),
+    part('identifiers', 'account_id, kind, value', `verified and kind in (${sqlList(STRONG_KINDS)})`),
+    part('merge_decisions', 'id, kind, groups'),
+  ].join(', ')}) as d`);
+  return createHash('sha256').update(`${o.maxRecordsPerValue} ${row.d}`).digest('hex');
+}
+
 export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promise<PlanReport> {
   const step = o.onProgress ?? (() => {});
 

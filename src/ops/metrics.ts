@@ -73,14 +73,14 @@ export function createMetrics({ db }: { db?: Db } = {}) {
   // Merge runs usually run in the CLI: the newest run's state is read from the database at
   // scrape time, so its progress shows here whichever process applies it.
   new Gauge({
-    name: 'chucs_merge_latest_run', help: 'The newest merge run: id, applying (1 while being applied), and accounts created/extended/merged so far',
+    name: 'chucs_merge_latest_run', help: 'The newest merge run (stored plans aside): id, applying (1 while being applied), and accounts created/extended/merged so far',
     labelNames: ['field'] as const, registers,
     async collect() {
       if (!db) return;
       let timer: NodeJS.Timeout | undefined;
       try {
         const row = await Promise.race([
-          db('merge_runs').orderBy('id', 'desc').first('id', 'status', 'counts'),
+          db('merge_runs').whereNot({ status: 'planned' }).orderBy('id', 'desc').first('id', 'status', 'counts'),
           new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), SCRAPE_DB_TIMEOUT_MS); }),
         ]) as { id: number; status: string; counts: Record<string, number> | null } | undefined;
         if (!row) return;
