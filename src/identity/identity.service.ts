@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type { Db, DbOrTx } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { emitEvent, identifierData, viaOf } from '../events/outbox.ts';
-import { insertAccount, findAccountRow, type Profile, type AccountRow } from './accounts.repo.ts';
+import { insertAccount, findAccountRow, newAccountId, type Profile, type AccountRow } from './accounts.repo.ts';
 import { insertIdentifier, listIdentifiers, accountIdsByIdentifier, type NewIdentifier, type IdentifierRow } from './identifiers.repo.ts';
 import { findPasswordHash, upsertPasswordHash } from './credentials.repo.ts';
 import { passwordLengthOk, type PasswordHasher } from './passwords.ts';
@@ -42,7 +41,7 @@ export function createIdentityService({ db, hasher }: { db: Db; hasher: Password
     /** Creates an account; inside `within` (a transaction of the caller) when given. */
     async createAccount(input: NewAccount, within?: DbOrTx): Promise<Account> {
       if (input.password !== undefined && !passwordLengthOk(input.password)) throw new AppError('identity.weak_password');
-      const id = randomUUID();
+      const id = newAccountId();
       const hash = input.password === undefined ? undefined : await hasher.hash(input.password);
       try {
         return await (within ?? db).transaction(async (trx) => {

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { newAccountId } from '../identity/accounts.repo.ts';
 import { isEmbedded, type Db, type DbOrTx } from '../db/database.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import { computePlan, planInputsDigest, STRONG_KINDS, type PlanReport } from './plan.ts';
@@ -326,11 +326,16 @@ interface LoadedBatch {
 async function loadBatch(db: Db, runId: number, after: number, batchRecords: number, upTo = Infinity): Promise<LoadedBatch | null> {
   const clusters = (await nextClusters(db, runId, after, batchRecords)).filter((c) => c.cluster <= upTo);
   if (clusters.length === 0) return null;
-  const ids = clusters.map((c) => c.cluster);
+  const lastCluster = clusters[clusters.length - 1]!.cluster;
+  const ids = new Set(clusters.map((c) => c.cluster));
+  // The batch's clusters are a range: one index range scan (runs stored before plans kept
+  // only the clusters with work to do may hold nodes of other clusters in it).
+  const nodes: NodeRow[] = (await db('merge_plan_nodes').where({ merge_run_id: runId }).where('cluster', '>', after).where('cluster', '<=', lastCluster)
+    .select('cluster', 'record_id', 'account_id', 'linked_to', 'weak'))
+    .map((n: NodeRow) => ({ ...n, cluster: Number(n.cluster), record_id: n.record_id === null ? null : Number(n.record_id) }))
+    .filter((n: NodeRow) => ids.has(n.cluster));
   // One array parameter per query (`= any`): a list of thousands of bind parameters costs
   // PostgreSQL far more to parse and plan than the rows cost to read.
-  const nodes: NodeRow[] = (await db('merge_plan_nodes').where({ merge_run_id: runId }).whereRaw('cluster = any(?::bigint[])', [ids])
-    .select('cluster', 'record_id', 'account_id', 'linked_to', 'weak')).map((n: NodeRow) => ({ ...n, cluster: Number(n.cluster), record_id: n.record_id === null ? null : Number(n.record_id) }));
   const recordIds = nodes.filter((n) => n.record_id !== null).map((n) => n.record_id!);
   const records = new Map<number, RecordRow>();
   const evidence = new Map<number, Evidence[]>();
@@ -342,7 +347,7 @@ async function loadBatch(db: Db, runId: number, after: number, batchRecords: num
     if (list) list.push({ kind: e.kind, value: e.value, verified: e.verified });
     else evidence.set(Number(e.record_id), [{ kind: e.kind, value: e.value, verified: e.verified }]);
   }
-  return { clusters, after, lastCluster: clusters[clusters.length - 1]!.cluster, nodes, records, evidence };
+  return { clusters, after, lastCluster, nodes, records, evidence };
 }
 
 async function applyBatch(trx: Knex.Transaction, runId: number, batch: LoadedBatch, overshared: ReadonlySet<string>, o: ApplyOptions, counts: RunCounts) {
@@ -394,7 +399,7 @@ async function applyBatch(trx: Knex.Transaction, runId: number, batch: LoadedBat
 
     let accountId: string;
     if (c.action === 'create') {
-      accountId = randomUUID();
+      accountId = newAccountId();
       // A ban in any legacy center is kept: the account starts locked (an operator unlocks).
       newAccounts.push({ id: accountId, profile, status: banned ? 'locked' : 'active', merge_run_id: runId });
       events.push({ type: 'account.created', accountId, data: { via: 'merge', merge_run_id: runId, status: banned ? 'locked' : 'active', legacy_ids: newLegacyIds } });
