@@ -84,12 +84,15 @@ export async function planInputsDigest(db: Knex | Knex.Transaction, o: Pick<Plan
 
 export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promise<PlanReport> {
   const step = o.onProgress ?? (() => {});
+  // The plan sorts and hashes millions of rows, once: in memory rather than in temporary files.
+  await trx.raw("set local work_mem = '64MB'");
 
   step('values shared by too many records');
   await trx.raw(`create temp table plan_overshared on commit drop as
     select kind, value, count(*)::int as records from legacy_evidence
     where kind in (${sqlList(STRONG_KINDS)}) group by kind, value having count(*) > ?`, [o.maxRecordsPerValue]);
   await trx.raw('create index on plan_overshared (kind, value)');
+  await trx.raw('analyze plan_overshared');
 
   const maxRecord = Number(await scalar(trx, 'select coalesce(max(id), 0) from legacy_records'));
   step('existing accounts');
@@ -104,6 +107,7 @@ export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promis
       or exists (select 1 from identifiers i join legacy_evidence e on e.kind = i.kind and e.value = i.value
                  where i.account_id = a.id and i.verified))`, [maxRecord]);
   await trx.raw('create unique index on plan_accounts (account_id)');
+  await trx.raw('analyze plan_accounts');
   const accountCount = Number(await scalar(trx, 'select count(*) from plan_accounts'));
   const maxNode = maxRecord + accountCount;
 
@@ -169,6 +173,7 @@ export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promis
     }
   }
   await flush();
+  await trx.raw('analyze plan_roots');
 
   await trx.raw(`create temp table plan_nodes on commit drop as
     select r.id as node, coalesce(pr.cluster, r.id) as cluster, r.id as record_id, null::text as account_id,
@@ -179,6 +184,7 @@ export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promis
     from plan_accounts pa left join plan_roots pr on pr.node = pa.node`);
   await trx.raw('create index on plan_nodes (cluster)');
   await trx.raw('create index on plan_nodes (record_id)');
+  await trx.raw('analyze plan_nodes');
 
   step('finding contradictions');
   await trx.raw(`create temp table plan_clusters on commit drop as
@@ -232,6 +238,9 @@ export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promis
       when cardinality(accounts) > 1 then 'merge'
       when new_records > 0 then 'extend'
       else 'none' end`);
+  // Temporary tables are never analysed by autovacuum: without statistics (taken once the
+  // actions are set) the report's joins run as nested loops over a million rows.
+  await trx.raw('analyze plan_clusters');
 
   step('writing the report');
   return report(trx, clustering.ambiguous.length);
