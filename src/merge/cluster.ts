@@ -2,8 +2,8 @@ import { UnionFind } from './union-find.ts';
 
 /**
  * The clustering rules of legacy-sources.md, over nodes (legacy records and existing
- * accounts, as dense integers) and the values they carry. Pure: the caller streams the
- * values in, sorted by (kind, value), and reads the clusters out.
+ * accounts, as dense integers) and the values they carry. Pure: the caller streams in, for
+ * each value, the nodes that carry it (grouped by the database), and reads the clusters out.
  *
  * 1. Strong evidence (verified phone or email, WeChat unionid, QQ openid, Weibo uid)
  *    joins every node that carries the same value.
@@ -14,8 +14,10 @@ import { UnionFind } from './union-find.ts';
  * 3. A MAC never joins anything (a household, not a person); usernames mean nothing across
  *    sources. Neither is passed in.
  */
-export interface StrongValue { kind: string; value: string; node: number }
-export interface WeakValue { kind: string; value: string; node: number; verified: boolean; free: boolean }
+/** The nodes carrying one strong value, verified. */
+export interface StrongGroup { nodes: number[] }
+/** The nodes carrying one phone or email: free records, and nodes holding it verified. */
+export interface WeakGroup { free: number[]; holders: number[] }
 
 export interface Split { label: (node: number) => number | undefined }
 
@@ -54,22 +56,9 @@ export class Clustering {
     if (unlabelled !== undefined && byLabel.size === 1) this.uf.union(unlabelled, [...byLabel.values()][0]!);
   }
 
-  /** Pass 1: strong values, sorted by (kind, value). */
-  async strongPass(values: AsyncIterable<StrongValue[]>): Promise<void> {
-    let key = '';
-    let group: number[] = [];
-    for await (const batch of values) {
-      for (const v of batch) {
-        const k = `${v.kind}\u0000${v.value}`;
-        if (k !== key) {
-          if (group.length > 1) this.joinGroup(group);
-          key = k;
-          group = [];
-        }
-        group.push(v.node);
-      }
-    }
-    if (group.length > 1) this.joinGroup(group);
+  /** Pass 1: for each strong value, the nodes that carry it (in any order). */
+  async strongPass(groups: AsyncIterable<StrongGroup[]>): Promise<void> {
+    for await (const batch of groups) for (const { nodes } of batch) if (nodes.length > 1) this.joinGroup(nodes);
   }
 
   /** Joins pairs given directly (a record and the account it is already linked to). */
@@ -77,38 +66,27 @@ export class Clustering {
     this.uf.union(a, b);
   }
 
-  /** Pass 2: weak values (phones and emails, verified or not), sorted by (kind, value). */
-  async weakPass(values: AsyncIterable<WeakValue[]>): Promise<void> {
+  /**
+   * Pass 2: for each phone or email that some free record carries (in any order), its free
+   * records and the nodes holding it verified.
+   */
+  async weakPass(groups: AsyncIterable<WeakGroup[]>): Promise<void> {
     const candidates = new Map<number, Set<number>>(); // free node -> clusters holding its values verified
     const freeNodes = new Set<number>();
-    let key = '';
-    let free: number[] = [];
-    let holders: number[] = [];
-    const closeGroup = () => {
-      if (free.length > 1) this.joinGroup(free);
-      if (holders.length && free.length) {
-        const roots = new Set(holders.map((h) => this.uf.find(h)));
-        for (const f of free) {
-          const set = candidates.get(f) ?? new Set<number>();
-          for (const r of roots) set.add(r);
-          candidates.set(f, set);
+    for await (const batch of groups) {
+      for (const { free, holders } of batch) {
+        for (const f of free) freeNodes.add(f);
+        if (free.length > 1) this.joinGroup(free);
+        if (holders.length && free.length) {
+          const roots = new Set(holders.map((h) => this.uf.find(h)));
+          for (const f of free) {
+            const set = candidates.get(f) ?? new Set<number>();
+            for (const r of roots) set.add(r);
+            candidates.set(f, set);
+          }
         }
-      }
-    };
-    for await (const batch of values) {
-      for (const v of batch) {
-        const k = `${v.kind}\u0000${v.value}`;
-        if (k !== key) {
-          closeGroup();
-          key = k;
-          free = [];
-          holders = [];
-        }
-        if (v.free) { free.push(v.node); freeNodes.add(v.node); }
-        else if (v.verified) holders.push(v.node);
       }
     }
-    closeGroup();
 
     // Candidates were gathered per free node; decide per group of free nodes.
     const byGroup = new Map<number, { members: number[]; targets: Set<number> }>();

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { Clustering, type StrongValue, type WeakValue } from './cluster.ts';
+import { Clustering, type StrongGroup, type WeakGroup } from './cluster.ts';
 import { streamRows } from './cursor.ts';
 
 /**
@@ -85,7 +85,9 @@ export async function planInputsDigest(db: Knex | Knex.Transaction, o: Pick<Plan
 export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promise<PlanReport> {
   const step = o.onProgress ?? (() => {});
   // The plan sorts and hashes millions of rows, once: in memory rather than in temporary files.
-  await trx.raw("set local work_mem = '64MB'");
+  await trx.raw("set local work_mem = '128MB'");
+  // Its cursors are read to the end: plan them for the whole result, not the first rows.
+  await trx.raw('set local cursor_tuple_fraction = 1');
 
   step('values shared by too many records');
   await trx.raw(`create temp table plan_overshared on commit drop as
@@ -115,16 +117,19 @@ export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promis
   const clustering = new Clustering(maxNode, { label: (n) => labels.get(n) });
 
   step('joining records by strong evidence');
-  await clustering.strongPass(streamRows<StrongValue>(trx, `
-    select kind, value, node::int as node from (
-      select e.kind, e.value, e.record_id as node from legacy_evidence e
-      where e.verified and e.kind in (${sqlList(STRONG_KINDS)})
-      union all
-      select i.kind, i.value, pa.node from identifiers i join plan_accounts pa on pa.account_id = i.account_id
-      where i.verified and i.kind in (${sqlList(STRONG_KINDS)})
-    ) s
-    where not exists (select 1 from plan_overshared x where x.kind = s.kind and x.value = s.value)
-    order by kind, value, node`));
+  // Grouped by value in the database (hashed, in no order: the result does not depend on it):
+  // only values two or more nodes carry come over, as arrays.
+  await clustering.strongPass(streamRows<StrongGroup>(trx, `
+    select nodes from (
+      select kind, value, array_agg(node) as nodes from (
+        select e.kind, e.value, e.record_id::int as node from legacy_evidence e
+        where e.verified and e.kind in (${sqlList(STRONG_KINDS)})
+        union all
+        select i.kind, i.value, pa.node::int from identifiers i join plan_accounts pa on pa.account_id = i.account_id
+        where i.verified and i.kind in (${sqlList(STRONG_KINDS)})
+      ) s group by kind, value having count(*) > 1
+    ) g
+    where not exists (select 1 from plan_overshared x where x.kind = g.kind and x.value = g.value)`));
 
   // Records already linked stay with their account (or its survivor).
   for await (const rows of streamRows<{ record: number; account: number }>(trx, `
@@ -139,19 +144,23 @@ export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promis
   }
 
   step('attaching records without credentials by weak evidence');
-  await clustering.weakPass(streamRows<WeakValue>(trx, `
-    select kind, value, node::int as node, verified, free from (
-      select e.kind, e.value, e.record_id as node, e.verified,
-             (not r.credentialed and l.record_id is null) as free
-      from legacy_evidence e join legacy_records r on r.id = e.record_id
-      left join record_links l on l.record_id = e.record_id
-      where e.kind in ('phone', 'email')
-      union all
-      select i.kind, i.value, pa.node, true, false from identifiers i join plan_accounts pa on pa.account_id = i.account_id
-      where i.verified and i.kind in ('phone', 'email')
-    ) s
-    where not exists (select 1 from plan_overshared x where x.kind = s.kind and x.value = s.value)
-    order by kind, value, node`));
+  // The phones and emails some free record carries (in no order: the result does not depend on it).
+  await clustering.weakPass(streamRows<WeakGroup>(trx, `
+    select free, holders from (
+      select kind, value, coalesce(array_agg(node) filter (where free), '{}') as free,
+             coalesce(array_agg(node) filter (where verified and not free), '{}') as holders
+      from (
+        select e.kind, e.value, e.record_id::int as node, e.verified,
+               (not r.credentialed and l.record_id is null) as free
+        from legacy_evidence e join legacy_records r on r.id = e.record_id
+        left join record_links l on l.record_id = e.record_id
+        where e.kind in ('phone', 'email')
+        union all
+        select i.kind, i.value, pa.node::int, true, false from identifiers i join plan_accounts pa on pa.account_id = i.account_id
+        where i.verified and i.kind in ('phone', 'email')
+      ) s group by kind, value having bool_or(free)
+    ) g
+    where not exists (select 1 from plan_overshared x where x.kind = g.kind and x.value = g.value)`));
 
   step('writing clusters');
   await trx.raw('create temp table plan_roots (node bigint primary key, cluster bigint not null, weak boolean not null) on commit drop');
