@@ -7,6 +7,7 @@ import * as deviceClaims from './20261125130000_device_claims.ts';
 import * as upstreamBinding from './20261125140000_upstream_binding.ts';
 import * as events from './20261125150000_events.ts';
 import * as deviceProof from './20261125160000_device_proof.ts';
+import * as planNodesByCluster from './20261126090000_plan_nodes_by_cluster.ts';
 
 export interface SqlMigration {
   up: readonly string[];
@@ -22,4 +23,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: SqlMig
   ['20261125140000_upstream_binding', upstreamBinding],
   ['20261125150000_events', events],
   ['20261125160000_device_proof', deviceProof],
+  ['20261126090000_plan_nodes_by_cluster', planNodesByCluster],
 ];

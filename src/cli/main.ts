@@ -26,6 +26,13 @@ import { isAppError } from '../errors.ts';
  */
 export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3 } as const;
 
+// A reader that stops early (`chucs map export | head`) is not a failure: stop quietly, as
+// Unix tools do, instead of a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.ok);
+  throw err;
+});
+
 const program = new Command('chucs')
   .description('CHUCS, the Changhong unified user center: operator commands')
   .option('--json', 'print results as JSON (for scripts)', false)

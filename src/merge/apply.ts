@@ -136,13 +136,17 @@ async function oversharedValues(trx: Knex.Transaction): Promise<Array<[string, s
   return (await trx('plan_overshared').select('kind', 'value')).map((v: { kind: string; value: string }) => [v.kind, v.value]);
 }
 
-/** Keeps the plan in the run (from the plan's temporary tables): the clusters with work to do and their nodes. */
+/**
+ * Keeps the plan in the run (from the plan's temporary tables): the clusters with work to do
+ * and their nodes, written in key order so that their indexes grow at their end.
+ */
 async function storePlanRows(trx: Knex.Transaction, runId: number) {
   await trx.raw(`insert into merge_plan_nodes (merge_run_id, node, cluster, record_id, account_id, linked_to, weak)
     select ?, p.node, p.cluster, p.record_id, p.account_id, p.linked_to, p.weak
-    from plan_nodes p join plan_clusters c on c.cluster = p.cluster where c.action <> 'none'`, [runId]);
+    from plan_nodes p join plan_clusters c on c.cluster = p.cluster where c.action <> 'none'
+    order by p.cluster, p.node`, [runId]);
   await trx.raw(`insert into merge_plan_clusters (merge_run_id, cluster, action, accounts, records, new_records, reasons)
-    select ?, cluster, action, accounts, records, new_records, reasons from plan_clusters where action <> 'none'`, [runId]);
+    select ?, cluster, action, accounts, records, new_records, reasons from plan_clusters where action <> 'none' order by cluster`, [runId]);
 }
 
 /** Stored plans never applied (all, or all but one): a run makes them stale. */

@@ -200,6 +200,7 @@ export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promis
     select cluster,
       count(record_id)::int as records,
       count(record_id) filter (where linked_to is null)::int as new_records,
+      count(record_id) filter (where linked_to is null and weak)::int as new_weak,
       array_agg(account_id order by node) filter (where account_id is not null) as accounts,
       null::jsonb as reasons,
       null::text as action
@@ -261,13 +262,12 @@ async function report(trx: Knex.Transaction, ambiguous: number): Promise<PlanRep
     from plan_clusters group by action`)).rows.map((r: { action: string }) => [r.action, r]));
   const n = (a: string, f = 'n') => Number(actionCounts[a]?.[f] ?? 0);
 
-  const { rows: ruleRows } = await trx.raw(`
-    select case when p.weak then 'weakAttach' when c.records + coalesce(cardinality(c.accounts), 0) > 1 then 'strong' else 'seed' end as rule,
-           count(*)::int as n
-    from plan_nodes p join plan_clusters c on c.cluster = p.cluster
-    where p.record_id is not null and p.linked_to is null and c.action <> 'hold'
-    group by 1`);
-  const rules = Object.fromEntries(ruleRows.map((r: { rule: string; n: number }) => [r.rule, r.n]));
+  // New links by rule: attached by weak evidence; joined to others (strong); alone (seed).
+  const { rows: [rules] } = await trx.raw(`
+    select coalesce(sum(new_weak), 0)::int as "weakAttach",
+           coalesce(sum(new_records - new_weak) filter (where records + coalesce(cardinality(accounts), 0) > 1), 0)::int as strong,
+           coalesce(sum(new_records - new_weak) filter (where records + coalesce(cardinality(accounts), 0) <= 1), 0)::int as seed
+    from plan_clusters where action <> 'hold'`);
 
   // Records joined by a verified value that another record of their cluster holds too.
   const { rows: kindRows } = await trx.raw(`
@@ -312,7 +312,7 @@ async function report(trx: Knex.Transaction, ambiguous: number): Promise<PlanRep
       create: n('create'), extend: n('extend'), merge: n('merge'),
       mergedAway: n('merge', 'accounts') - n('merge'), hold: n('hold'), unchanged: n('none'),
     },
-    links: { seed: rules.seed ?? 0, strong: rules.strong ?? 0, weakAttach: rules.weakAttach ?? 0, byKind: Object.fromEntries(kindRows.map((r: { kind: string; n: number }) => [r.kind, r.n])) },
+    links: { seed: rules.seed, strong: rules.strong, weakAttach: rules.weakAttach, byKind: Object.fromEntries(kindRows.map((r: { kind: string; n: number }) => [r.kind, r.n])) },
     held: { clusters: heldRows.length, records: heldRows.reduce((s: number, r: { records: number }) => s + Number(r.records), 0) },
     conflicts: heldRows.slice(0, 100).map((r: { cluster: number; reasons: ConflictReason[] }) => ({
       cluster: Number(r.cluster), records: heldRefs.get(Number(r.cluster))?.records ?? [], reasons: r.reasons,
