@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { Clustering, type StrongGroup, type WeakGroup } from './cluster.ts';
 import { streamRows } from './cursor.ts';
+import { copyRows } from './bulk-insert.ts';
 
 /**
  * Planning a merge: which legacy records and existing accounts form one person, and what
@@ -165,20 +166,18 @@ export async function computePlan(trx: Knex.Transaction, o: PlanOptions): Promis
   step('writing clusters');
   await trx.raw('create temp table plan_roots (node bigint primary key, cluster bigint not null, weak boolean not null) on commit drop');
   const CHUNK = 50_000;
-  let nodes: number[] = [];
-  let roots: number[] = [];
-  let weak: boolean[] = [];
+  // Only the nodes that joined another (or were attached by weak evidence) are written.
+  let rows: Array<{ node: number; cluster: number; weak: boolean }> = [];
   const flush = async () => {
-    if (!nodes.length) return;
-    await trx.raw('insert into plan_roots select * from unnest(?::bigint[], ?::bigint[], ?::boolean[])', [nodes, roots, weak]);
-    nodes = []; roots = []; weak = [];
+    await copyRows(trx, 'plan_roots', { node: 'bigint', cluster: 'bigint', weak: 'boolean' }, rows);
+    rows = [];
   };
   for (let n = 1; n <= maxNode; n++) {
     const root = clustering.uf.find(n);
     const isWeak = clustering.weakRule.has(n);
     if (root !== n || isWeak) {
-      nodes.push(n); roots.push(root); weak.push(isWeak);
-      if (nodes.length >= CHUNK) await flush();
+      rows.push({ node: n, cluster: root, weak: isWeak });
+      if (rows.length >= CHUNK) await flush();
     }
   }
   await flush();
