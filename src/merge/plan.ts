@@ -8,7 +8,7 @@ import { copyRows } from './bulk-insert.ts';
  * Planning a merge: which legacy records and existing accounts form one person, and what
  * applying that means (accounts to create, extend or merge; clusters held for an operator).
  * Runs inside a transaction and leaves its result in temporary tables (plan_nodes,
- * plan_clusters); a dry run rolls the transaction back, so it writes nothing.
+ * plan_clusters), which apply.ts stores with a run (planned or applying); it changes nothing.
  *
  * Cluster actions:
  *
