@@ -69,8 +69,10 @@ export async function unfinishedRun(db: Db): Promise<{ id: number } | undefined>
  * nothing it read has changed. A newer plan replaces older ones that were never applied.
  */
 export async function savePlan(db: Db, o: Pick<ApplyOptions, 'maxRecordsPerValue' | 'actor' | 'onPlanStep'>): Promise<{ planId: number; report: PlanReport }> {
+  // One snapshot for the digest and the plan: the plan is of exactly the state the digest
+  // sums up. The lock keeps a run from starting (or a batch from committing) meanwhile.
   return db.transaction(async (trx) => {
-    // Read before the plan, so a change committed while it runs makes the plan stale.
+    await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
     const inputs = await planInputsDigest(trx, o);
     const report = await computePlan(trx, { maxRecordsPerValue: o.maxRecordsPerValue, onProgress: o.onPlanStep });
     o.onPlanStep?.('storing the plan');
@@ -81,7 +83,7 @@ export async function savePlan(db: Db, o: Pick<ApplyOptions, 'maxRecordsPerValue
     }).returning('id');
     await storePlanRows(trx, Number(planId));
     return { planId: Number(planId), report };
-  });
+  }, { isolationLevel: 'repeatable read' });
 }
 
 export type SavedRunStart = { runId: number; report: PlanReport } | { stale: number } | undefined;
@@ -94,17 +96,18 @@ export type SavedRunStart = { runId: number; report: PlanReport } | { stale: num
 export async function startSavedRun(db: Db, o: ApplyOptions & { expectFingerprint: string }): Promise<SavedRunStart> {
   return db.transaction(async (trx) => {
     await trx.raw('select pg_advisory_xact_lock(?)', [APPLY_LOCK]);
-    const saved = await trx('merge_runs').where({ status: 'planned', fingerprint: o.expectFingerprint }).orderBy('id', 'desc').first('id', 'plan', 'report');
+    const saved = await trx('merge_runs').where({ status: 'planned', fingerprint: o.expectFingerprint }).orderBy('id', 'desc').forUpdate().first('id', 'plan', 'report');
     if (!saved) return undefined;
     const runId = Number(saved.id);
     if (saved.plan.maxRecordsPerValue !== o.maxRecordsPerValue || saved.plan.inputs !== await planInputsDigest(trx, o)) return { stale: runId };
     const report = saved.report as PlanReport;
     if (o.confirm && !(await o.confirm(report))) throw new NotConfirmed('not applied: the plan was not confirmed');
     await discardSavedPlans(trx, runId);
-    await trx('merge_runs').where({ id: runId }).update({
+    const started = await trx('merge_runs').where({ id: runId, status: 'planned' }).update({
       status: 'applying', created_by: o.actor, checkpoint: { cluster: 0 }, updated_at: trx.fn.now(),
       plan: { ...saved.plan, sourcePriority: o.sourcePriority },
     });
+    if (started !== 1) throw new Error(`plan ${runId} was discarded meanwhile: plan again`);
     await beginRun(trx, runId, report, o.actor);
     return { runId, report };
   });

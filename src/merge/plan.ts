@@ -77,7 +77,7 @@ export async function planInputsDigest(db: Knex | Knex.Transaction, o: Pick<Plan
     part('legacy_evidence', 'record_id, kind, value, verified'),
     part('record_links', 'record_id, account_id'),
     part('accounts', 'id, status, merged_into, created_at'),
-    part('identifiers', 'account_id, kind, value', `verified and kind in (${sqlList(STRONG_KINDS)})`),
+    part('identifiers', 'account_id, kind, value', 'verified'),
     part('merge_decisions', 'id, kind, groups'),
   ].join(', ')}) as d`);
   return createHash('sha256').update(`${o.maxRecordsPerValue} ${row.d}`).digest('hex');

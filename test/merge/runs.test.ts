@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { importLegacyFile } from '../../src/merge/import.ts';
-import { startRun, continueRun, type ApplyOptions } from '../../src/merge/apply.ts';
+import { startRun, continueRun, savePlan, startSavedRun, type ApplyOptions } from '../../src/merge/apply.ts';
 import { undoRun, UndoRefused } from '../../src/merge/undo.ts';
 import { explainAccount, findAccounts } from '../../src/merge/explain.ts';
 import { exportLegacyMap } from '../../src/merge/map-export.ts';
@@ -74,6 +74,30 @@ test('a run interrupted after any batch and started again ends exactly where an 
     await continueRun(interrupted.db, runId, options); // what "chucs merge apply" does with an unfinished run
     expect(await partition(interrupted.db)).toEqual(expected);
     await interrupted.drop();
+  }
+});
+
+test('a stored plan is applied as it was reviewed; a newer plan never discards the plan of a run being applied', async () => {
+  const straight = await createTestDatabase();
+  await importAll(straight.db);
+  await applyAll(straight.db);
+  const expected = await partition(straight.db);
+  await straight.drop();
+
+  const { db, drop } = await createTestDatabase();
+  try {
+    await importAll(db);
+    const reviewed = await savePlan(db, options);
+    const started = await startSavedRun(db, { ...options, expectFingerprint: reviewed.report.fingerprint });
+    expect(started).toEqual({ runId: reviewed.planId, report: reviewed.report });
+    const newer = await savePlan(db, options); // planned while the run is applying
+    expect(newer.planId).toBeGreaterThan(reviewed.planId);
+    await continueRun(db, reviewed.planId, options);
+    expect(await partition(db)).toEqual(expected);
+    // The newer plan was made before the run was applied: applying it now would be stale.
+    expect(await startSavedRun(db, { ...options, expectFingerprint: newer.report.fingerprint })).toEqual({ stale: newer.planId });
+  } finally {
+    await drop();
   }
 });
 
