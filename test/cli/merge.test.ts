@@ -1,14 +1,17 @@
 import { jest } from '@jest/globals';
 import path from 'node:path';
 import { runCli, cliEnvironment, removeCliEnvironment } from '../support/cli.ts';
-import { openDatabase } from '../../src/db/database.ts';
+import { openDatabase, type Db } from '../../src/db/database.ts';
+import { migrateLatest } from '../../src/db/migrate.ts';
+import { importLegacyFile } from '../../src/merge/import.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import { SAMPLE_FILES } from '../merge/samples.ts';
 
-// Each test starts a dozen CLI processes, each opening the database.
+// A dozen CLI processes, each opening the database (seconds apiece on PGlite).
 jest.setTimeout(240_000);
 
-/** Reads what the CLI stored, as a second process would once the CLI has exited. */
-async function inDatabase<T>(env: Record<string, string>, fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
+/** The CLI's database, opened by this process while no CLI runs (PGlite has one user at a time). */
+async function inDatabase<T>(env: Record<string, string>, fn: (db: Db) => Promise<T>): Promise<T> {
   const db = await openDatabase(env.DATABASE_URL
     ? { url: env.DATABASE_URL, schema: env.CHUCS_DB_SCHEMA }
     : { dataDir: path.join(env.CHUCS_DATA_DIR!, 'pgdata') });
@@ -21,11 +24,16 @@ async function inDatabase<T>(env: Record<string, string>, fn: (db: Awaited<Retur
 
 const runs = (env: Record<string, string>) => inDatabase(env, async (db) => (await db('merge_runs').orderBy('id').select('id', 'status')).map((r: { id: number; status: string }) => ({ id: Number(r.id), status: r.status })));
 
+/** The sample exports, imported in this process (the import command has tests of its own). */
 async function importSamples(env: Record<string, string>) {
-  for (const [source, file] of SAMPLE_FILES) {
-    const r = await runCli(['--json', 'import', source.name, file, '--rejects', path.join(env.CHUCS_DATA_DIR!, `${source.name}.rejects.csv`)], env);
-    expect(r.code).toBe(0);
-  }
+  const config = loadConfig({});
+  const placeholders = { phone: new Set(config.merge.placeholders.phone), email: new Set(config.merge.placeholders.email) };
+  await inDatabase(env, async (db) => {
+    await migrateLatest(db);
+    for (const [source, file] of SAMPLE_FILES) {
+      await importLegacyFile({ db, source, file, rejectsFile: path.join(env.CHUCS_DATA_DIR!, `${source.name}.rejects.csv`), placeholders, actor: 'test' });
+    }
+  });
 }
 
 async function plan(env: Record<string, string>): Promise<{ planId: number; fingerprint: string; accounts: { create: number } }> {
@@ -34,57 +42,53 @@ async function plan(env: Record<string, string>): Promise<{ planId: number; fing
   return JSON.parse(r.stdout);
 }
 
-test('merge plan changes no account and stores its plan; apply --expect applies exactly that plan without planning again', async () => {
+const appliedRun = (stdout: string) => Number(/merge run (\d+) applied/.exec(stdout)?.[1]);
+
+test('merge plan stores its plan and changes no account; apply --expect applies it as is, plans again if the data changed, refuses if the plan did', async () => {
   const env = cliEnvironment();
   try {
     await importSamples(env);
+
+    // 1. The plan changes no account; a newer plan replaces one never applied.
     const first = await plan(env);
-    const second = await plan(env);
-    expect(second.fingerprint).toBe(first.fingerprint);
-    // A newer plan replaces the one never applied.
-    expect(await runs(env)).toEqual([{ id: second.planId, status: 'planned' }]);
+    const reviewed = await plan(env);
+    expect(reviewed.fingerprint).toBe(first.fingerprint);
+    expect(await runs(env)).toEqual([{ id: reviewed.planId, status: 'planned' }]);
     expect(await inDatabase(env, async (db) => ({
       accounts: Number((await db('accounts').count({ n: '*' }).first())!.n),
       links: Number((await db('record_links').count({ n: '*' }).first())!.n),
       planRuns: (await db('merge_plan_nodes').distinct('merge_run_id').pluck('merge_run_id')).map(Number),
-    }))).toEqual({ accounts: 0, links: 0, planRuns: [second.planId] });
+    }))).toEqual({ accounts: 0, links: 0, planRuns: [reviewed.planId] });
 
-    const applied = await runCli(['merge', 'apply', '--expect', second.fingerprint, '--yes'], env);
+    // 2. Nothing changed: the stored plan is applied without planning again.
+    const applied = await runCli(['merge', 'apply', '--expect', reviewed.fingerprint, '--yes'], env);
     expect(applied.code).toBe(0);
-    expect(applied.stderr).toContain(`applying stored plan ${second.planId} (${second.fingerprint}): nothing it read has changed`);
-    expect(applied.stderr).not.toContain('joining records by strong evidence'); // no planning again
-    expect(applied.stdout).toContain(`merge run ${second.planId} applied`);
-    expect(await runs(env)).toEqual([{ id: second.planId, status: 'applied' }]);
-    const created = await inDatabase(env, async (db) => Number((await db('accounts').where({ merge_run_id: second.planId }).count({ n: '*' }).first())!.n));
-    expect(created).toBe(second.accounts.create);
-  } finally {
-    await removeCliEnvironment(env);
-  }
-});
+    expect(applied.stderr).toContain(`applying stored plan ${reviewed.planId} (${reviewed.fingerprint}): nothing it read has changed`);
+    expect(applied.stderr).not.toContain('joining records by strong evidence'); // the plan's first step
+    expect(appliedRun(applied.stdout)).toBe(reviewed.planId);
+    const created = await inDatabase(env, async (db) => Number((await db('accounts').where({ merge_run_id: reviewed.planId }).count({ n: '*' }).first())!.n));
+    expect(created).toBe(reviewed.accounts.create);
 
-test('a stored plan made stale by a change is planned again: applied if the plan is still the same, refused (exit 3) if not', async () => {
-  const env = cliEnvironment();
-  try {
-    await importSamples(env);
+    // 3. A new account with a phone no legacy record carries: the data changed, the plan did not.
     const stale = await plan(env);
-    // A new account with a phone no legacy record carries: the inputs changed, the plan did not.
     expect((await runCli(['users', 'add', '--phone', '139-0013-9000', '--password-stdin'], env, 'a long enough passphrase\n')).code).toBe(0);
-    const applied = await runCli(['merge', 'apply', '--expect', stale.fingerprint, '--yes'], env);
-    expect(applied.code).toBe(0);
-    expect(applied.stderr).toContain(`the data changed since plan ${stale.planId} was made: planning again`);
-    const runId = Number(/merge run (\d+) applied/.exec(applied.stdout)?.[1]);
-    expect(runId).not.toBe(stale.planId);
-    expect(await runs(env)).toEqual([{ id: runId, status: 'applied' }]); // the stale plan is gone
+    const replanned = await runCli(['merge', 'apply', '--expect', stale.fingerprint, '--yes'], env);
+    expect(replanned.code).toBe(0);
+    expect(replanned.stderr).toContain(`the data changed since plan ${stale.planId} was made: planning again`);
+    expect(replanned.stderr).toContain('joining records by strong evidence');
+    const second = appliedRun(replanned.stdout);
+    expect(second).toBeGreaterThan(stale.planId);
+    expect(await runs(env)).toEqual([{ id: reviewed.planId, status: 'applied' }, { id: second, status: 'applied' }]); // the stale plan is gone
 
-    // An operator's decision changes the plan itself: the reviewed plan is no longer the one.
-    const reviewed = await plan(env);
+    // 4. An operator's decision changes the plan itself: it is no longer the one reviewed.
+    const outdated = await plan(env);
     const conflicts = JSON.parse((await runCli(['--json', 'merge', 'conflicts'], env)).stdout);
     expect(conflicts).toHaveLength(1);
     expect((await runCli(['merge', 'resolve', String(conflicts[0].id), '--join', '--note', 'same person, checked by phone'], env)).code).toBe(0);
-    const refused = await runCli(['merge', 'apply', '--expect', reviewed.fingerprint, '--yes'], env);
+    const refused = await runCli(['merge', 'apply', '--expect', outdated.fingerprint, '--yes'], env);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('the plan changed since it was reviewed');
-    expect(await runs(env)).toEqual([{ id: runId, status: 'applied' }, { id: reviewed.planId, status: 'planned' }]);
+    expect((await runs(env)).map((r) => r.status)).toEqual(['applied', 'applied', 'planned']); // nothing applied
   } finally {
     await removeCliEnvironment(env);
   }
