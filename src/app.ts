@@ -6,7 +6,6 @@ import type { Config } from './config/schema.ts';
 import { resolveSecrets } from './config/secrets.ts';
 import { createLogger } from './logger.ts';
 import { openDatabase, type Db } from './db/database.ts';
-import { lockDataDir } from './db/embedded-lock.ts';
 import { migrateLatest } from './db/migrate.ts';
 import { createSecretBox } from './crypto/secret-box.ts';
 import { createPasswordHasher } from './identity/passwords.ts';
@@ -18,7 +17,8 @@ import { sweepCodes } from './codes/codes.repo.ts';
 import { createMessaging, type Messaging } from './messaging/index.ts';
 import { createClientsService, type ClientsService } from './clients/clients.service.ts';
 import { createBrandsService, type BrandsService } from './brands/brands.service.ts';
-import { loadOrCreateKeys, type PrivateJwks } from './oidc/keys.ts';
+import { loadOrCreateKeys, keysFileOf, type PrivateJwks } from './oidc/keys.ts';
+import { openConfiguredDatabase } from './db/configured-database.ts';
 import { createAdapterFactory, sweepExpired } from './oidc/adapter.ts';
 import { createProvider, clientValidator } from './oidc/provider.ts';
 import { createInteractionRoutes } from './oidc/interactions.routes.ts';
@@ -78,37 +78,6 @@ export interface Chucs {
   close(): Promise<void>;
 }
 
-export function keysFileOf(config: Config): string {
-  return config.keysFile ?? path.join(config.dataDir, 'jwks.json');
-}
-
-/**
- * Opens the configured database (PGlite under a lock, or PostgreSQL). `serving`: the server's
- * pool, under the query timeout of `config.database`, migrated first on a connection of its
- * own without that timeout (a migration, like the CLI's imports and merges, may run long).
- */
-export async function openConfiguredDatabase(config: Config, { serving = false, logger }: { serving?: boolean; logger?: Logger } = {}): Promise<{ db: Db; release: () => void }> {
-  if (config.databaseUrl) {
-    const base = { url: config.databaseUrl, schema: config.databaseSchema, connectTimeoutMs: config.database.connectTimeoutMs, poolMax: config.database.poolMax, logger };
-    if (serving) {
-      const migrator = await openDatabase({ ...base, poolMax: 1 });
-      try {
-        await migrateLatest(migrator);
-      } finally {
-        await migrator.destroy();
-      }
-    }
-    const db = await openDatabase({ ...base, queryTimeoutMs: serving ? config.database.queryTimeoutMs : undefined });
-    return { db, release: () => {} };
-  }
-  const release = lockDataDir(config.dataDir);
-  try {
-    return { db: await openDatabase({ dataDir: path.join(config.dataDir, 'pgdata') }), release };
-  } catch (err) {
-    release();
-    throw err;
-  }
-}
 
 /** The composition root: config -> db -> services -> provider -> koa. */
 export async function createChucs(config: Config, opts: ChucsOptions = {}): Promise<Chucs> {

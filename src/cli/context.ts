@@ -1,6 +1,7 @@
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../logger.ts';
-import { createChucs, openConfiguredDatabase, type Chucs } from '../app.ts';
+import type { Chucs } from '../app.ts';
+import { openConfiguredDatabase } from '../db/configured-database.ts';
 import { migrateLatest } from '../db/migrate.ts';
 import type { Db } from '../db/database.ts';
 import type { Config } from '../config/schema.ts';
@@ -8,6 +9,8 @@ import type { Config } from '../config/schema.ts';
 /** Runs a command against the configured database: same config and data as the server. */
 export async function withChucs<T>(fn: (chucs: Chucs) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  // The server's modules load only for the commands that need it.
+  const { createChucs } = await import('../app.ts');
   const chucs = await createChucs(config, { logger: createLogger(process.env.CHUCS_CLI_LOG ?? 'warn', process.stderr as never) });
   try {
     return await fn(chucs);

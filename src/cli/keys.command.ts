@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import { keysFileOf } from '../app.ts';
-import { rotateKeys, readKeys, publicKeyIds } from '../oidc/keys.ts';
+import { rotateKeys, readKeys, publicKeyIds, keysFileOf } from '../oidc/keys.ts';
 import { table, type Output } from './output.ts';
 
 export function registerKeys(program: Command, out: () => Output) {

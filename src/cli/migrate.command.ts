@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
-import { openConfiguredDatabase } from '../app.ts';
+import { openConfiguredDatabase } from '../db/configured-database.ts';
 import { migrateLatest } from '../db/migrate.ts';
 import type { Output } from './output.ts';
 

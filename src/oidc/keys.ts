@@ -70,3 +70,8 @@ const PRIVATE_JWK_PARTS = new Set(['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']);
 export function publicJwks(jwks: PrivateJwks): PrivateJwks {
   return { keys: jwks.keys.map((k) => Object.fromEntries(Object.entries(k).filter(([name]) => !PRIVATE_JWK_PARTS.has(name))) as JWK) };
 }
+
+/** Where the signing keys are kept: the configured file, or jwks.json in the data folder. */
+export function keysFileOf(config: { keysFile?: string | undefined; dataDir: string }): string {
+  return config.keysFile ?? path.join(config.dataDir, 'jwks.json');
+}

@@ -44,15 +44,13 @@ async function plan(env: Record<string, string>): Promise<{ planId: number; fing
 
 const appliedRun = (stdout: string) => Number(/merge run (\d+) applied/.exec(stdout)?.[1]);
 
-test('merge plan stores its plan and changes no account; apply --expect applies it as is, plans again if the data changed, refuses if the plan did', async () => {
+test('merge plan stores its plan and changes no account; apply --expect applies it as is, or plans again if the data changed', async () => {
   const env = cliEnvironment();
   try {
     await importSamples(env);
 
-    // 1. The plan changes no account; a newer plan replaces one never applied.
-    const first = await plan(env);
+    // 1. The plan changes no account.
     const reviewed = await plan(env);
-    expect(reviewed.fingerprint).toBe(first.fingerprint);
     expect(await runs(env)).toEqual([{ id: reviewed.planId, status: 'planned' }]);
     expect(await inDatabase(env, async (db) => ({
       accounts: Number((await db('accounts').count({ n: '*' }).first())!.n),
@@ -69,7 +67,8 @@ test('merge plan stores its plan and changes no account; apply --expect applies 
     const created = await inDatabase(env, async (db) => Number((await db('accounts').where({ merge_run_id: reviewed.planId }).count({ n: '*' }).first())!.n));
     expect(created).toBe(reviewed.accounts.create);
 
-    // 3. A new account with a phone no legacy record carries: the data changed, the plan did not.
+    // 3. A new account with a phone no legacy record carries: the data changed, the plan did
+    // not. (A plan that changed is refused: runs.test.ts.)
     const stale = await plan(env);
     expect((await runCli(['users', 'add', '--phone', '139-0013-9000', '--password-stdin'], env, 'a long enough passphrase\n')).code).toBe(0);
     const replanned = await runCli(['merge', 'apply', '--expect', stale.fingerprint, '--yes'], env);
@@ -79,16 +78,6 @@ test('merge plan stores its plan and changes no account; apply --expect applies 
     const second = appliedRun(replanned.stdout);
     expect(second).toBeGreaterThan(stale.planId);
     expect(await runs(env)).toEqual([{ id: reviewed.planId, status: 'applied' }, { id: second, status: 'applied' }]); // the stale plan is gone
-
-    // 4. An operator's decision changes the plan itself: it is no longer the one reviewed.
-    const outdated = await plan(env);
-    const conflicts = JSON.parse((await runCli(['--json', 'merge', 'conflicts'], env)).stdout);
-    expect(conflicts).toHaveLength(1);
-    expect((await runCli(['merge', 'resolve', String(conflicts[0].id), '--join', '--note', 'same person, checked by phone'], env)).code).toBe(0);
-    const refused = await runCli(['merge', 'apply', '--expect', outdated.fingerprint, '--yes'], env);
-    expect(refused.code).toBe(3);
-    expect(refused.stderr).toContain('the plan changed since it was reviewed');
-    expect((await runs(env)).map((r) => r.status)).toEqual(['applied', 'applied', 'planned']); // nothing applied
   } finally {
     await removeCliEnvironment(env);
   }

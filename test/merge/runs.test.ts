@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { importLegacyFile } from '../../src/merge/import.ts';
-import { startRun, continueRun, savePlan, startSavedRun, type ApplyOptions } from '../../src/merge/apply.ts';
+import { startRun, continueRun, savePlan, startSavedRun, FingerprintMismatch, type ApplyOptions } from '../../src/merge/apply.ts';
 import { undoRun, UndoRefused } from '../../src/merge/undo.ts';
 import { explainAccount, findAccounts } from '../../src/merge/explain.ts';
 import { exportLegacyMap } from '../../src/merge/map-export.ts';
@@ -96,6 +96,26 @@ test('a stored plan is applied as it was reviewed; a newer plan never discards t
     expect(await partition(db)).toEqual(expected);
     // The newer plan was made before the run was applied: applying it now would be stale.
     expect(await startSavedRun(db, { ...options, expectFingerprint: newer.report.fingerprint })).toEqual({ stale: newer.planId });
+  } finally {
+    await drop();
+  }
+});
+
+test('a newer plan replaces one never applied; a stored plan whose data changed is planned again, and refused if the plan differs', async () => {
+  const { db, drop } = await createTestDatabase();
+  try {
+    await importAll(db);
+    await applyAll(db);
+    const older = await savePlan(db, options);
+    const reviewed = await savePlan(db, options);
+    expect((await db('merge_runs').where({ status: 'planned' }).pluck('id')).map(Number)).toEqual([reviewed.planId]);
+    expect(older.planId).toBeLessThan(reviewed.planId);
+    const [conflict] = await listConflicts(db);
+    await resolveConflict(db, { conflictId: conflict!.id, kind: 'join', groups: [], actor: 'cli:ops', note: 'same person' });
+    expect(await startSavedRun(db, { ...options, expectFingerprint: reviewed.report.fingerprint })).toEqual({ stale: reviewed.planId });
+    const before = await snapshot(db);
+    await expect(startRun(db, { ...options, expectFingerprint: reviewed.report.fingerprint })).rejects.toThrow(FingerprintMismatch);
+    expect(await snapshot(db)).toEqual(before);
   } finally {
     await drop();
   }
