@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type Provider from 'oidc-provider';
 import type Koa from 'koa';
 import type { Logger } from 'pino';
@@ -77,7 +76,6 @@ export interface Chucs {
   metrics: Metrics;
   close(): Promise<void>;
 }
-
 
 /** The composition root: config -> db -> services -> provider -> koa. */
 export async function createChucs(config: Config, opts: ChucsOptions = {}): Promise<Chucs> {

@@ -56,3 +56,19 @@ test('every record of an attached group is marked as placed by weak evidence, no
   expect(c.weakRule.get(2)).toBe(RULE.weakAttach);
   expect(c.weakRule.get(3)).toBe(RULE.weakAttach);
 });
+
+test('the clusters do not depend on the order the groups arrive in, nor the order of nodes within them', async () => {
+  const strongGroups = [carry(1, 2), carry(4, 3), carry(2, 5, 6), carry(8, 7)];
+  const weakGroups = [weak([9], [1]), weak([10, 9]), weak([11], [3, 7]), weak([12], [4])];
+  const labels = new Map([[7, 0], [8, 1]]);
+  const partition = async (s: StrongGroup[], w: WeakGroup[]) => {
+    const c = new Clustering(12, { label: (n) => labels.get(n) });
+    await c.strongPass(batches(s));
+    await c.weakPass(batches(w));
+    return { roots: Array.from({ length: 12 }, (_, i) => c.uf.find(i + 1)), weak: [...c.weakRule.keys()].sort((a, b) => a - b), ambiguous: c.ambiguous.length };
+  };
+  const reversed = (gs: StrongGroup[]) => [...gs].reverse().map((g) => carry(...[...g.nodes].reverse()));
+  const reversedWeak = (gs: WeakGroup[]) => [...gs].reverse().map((g) => weak([...g.free].reverse(), [...g.holders].reverse()));
+  expect(await partition(reversed(strongGroups), reversedWeak(weakGroups))).toEqual(await partition(strongGroups, weakGroups));
+  expect((await partition(strongGroups, weakGroups)).weak).toEqual([9, 10, 12]); // 11 points at two people: kept apart
+});
