@@ -168,7 +168,9 @@ export function createClientsService({ db, secretBox, validate, cacheSeconds = 0
     async add(input: NewClient, actor: string): Promise<ClientSummary & { clientSecret?: string }> {
       const c = parse(input);
       if (!(await findBrandRow(db, c.brand))) throw new AppError('brands.not_found', { detail: c.brand });
-      const clientId = randomBytes(12).toString('base64url');
+      // Hex, not base64url: an id that starts with "-" reads as an option on the command line
+      // (`chucs clients show -x…`), and an operator reads hex aloud without ambiguity.
+      const clientId = randomBytes(12).toString('hex');
       const clientSecret = c.public ? undefined : randomBytes(32).toString('base64url');
       const row = await rowOf(clientId, clientSecret, c);
       await db.transaction(async (trx) => {

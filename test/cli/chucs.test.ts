@@ -35,6 +35,8 @@ test('clients add prints the secret once and stores it encrypted', async () => {
   const client = JSON.parse(added.stdout);
   expect(client).toMatchObject({ name: '长虹商城', firstParty: true, public: false, grantTypes: ['authorization_code', 'refresh_token'] });
   expect(client.clientSecret).toMatch(/^[\w-]{43}$/);
+  // An id the operator can pass back as an argument: never starting with "-".
+  expect(client.clientId).toMatch(/^[0-9a-f]{24}$/);
 
   const row = await storedClient(env, client.clientId);
   expect(row.secret_enc).toMatch(/^v1\./);
