@@ -106,7 +106,7 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
     config, jwks, cookieKeys: secrets.cookieKeys, adapter: createAdapterFactory({ db, clients }), identity, views, logger,
     devices, legacyIdsOf: (accountId, source) => legacyIdsOf(db, accountId, source),
   });
-  const passwordLogin = createPasswordLogin({ db, identity, hasher, rules: config.throttle, clock, onSignIn: metrics.signIn });
+  const passwordLogin = createPasswordLogin({ db, identity, hasher, rules: config.throttle, failureFloorMs: config.passwordFailureFloorMs, clock, onSignIn: metrics.signIn });
   const messaging = createMessaging(config.messaging, logger);
   const codes = createCodes({ db, senders: messaging, settings: config.codes, secret: secrets.encryptionKey, clock, logger, onSend: metrics.codeSend });
   const codeLogin = createCodeLogin({ db, identity, codes, onSignIn: metrics.signIn });

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
@@ -15,6 +17,8 @@ export interface PasswordLoginDeps {
   identity: IdentityService;
   hasher: PasswordHasher;
   rules: { identifier: ThrottleRule; ip: ThrottleRule };
+  /** A failure answers no sooner than this many milliseconds after the attempt began. */
+  failureFloorMs?: number;
   clock: () => Date;
   onSignIn?: SignInObserver | undefined;
 }
@@ -31,10 +35,16 @@ export type PasswordLogin = ReturnType<typeof createPasswordLogin>;
 
 /**
  * The password strategy: identifier + password -> account id, or an error that does not
- * say whether the account exists. Unknown identifiers cost one argon2 verification too.
+ * say whether the account exists. Unknown identifiers cost one argon2 verification too, and
+ * every failure waits out the same floor: a legacy account's bcrypt or PBKDF2 check costs more
+ * than argon2id, and without the floor its slower failures would reveal that it exists.
+ * Waiting costs no CPU. A hash slower than the floor still shows: the default floor (1 s) is
+ * above bcrypt cost 12 (0.6 s) and PBKDF2 at 2,000,000 iterations (0.55 s), measured on a
+ * loaded 2-core test machine; bcrypt 13 (1 s) and above are not covered.
  */
-export function createPasswordLogin({ db, identity, hasher, rules, clock, onSignIn = () => {} }: PasswordLoginDeps) {
+export function createPasswordLogin({ db, identity, hasher, rules, failureFloorMs = 0, clock, onSignIn = () => {} }: PasswordLoginDeps) {
   return async function authenticate(attempt: LoginAttempt): Promise<string> {
+    const started = performance.now();
     const now = clock();
     const parsed = parseLoginIdentifier(attempt.identifier);
     // Unparsable input is still throttled under what was typed; NUL cannot be stored in PostgreSQL text.
@@ -62,6 +72,8 @@ export function createPasswordLogin({ db, identity, hasher, rules, clock, onSign
     ok ||= viaLegacy;
 
     if (!ok || !accountId) {
+      const early = started + failureFloorMs - performance.now();
+      if (early > 0) await sleep(early);
       await recordFailure(db, idKey, now, rules.identifier.forgetAfterSeconds);
       await recordFailure(db, ipKey, now, rules.ip.forgetAfterSeconds);
       await recordAudit(db, {

@@ -133,6 +133,12 @@ export const configSchema = z.object({
     parallelism: z.number().int().min(1),
   }),
   throttle: z.object({ identifier: throttleRule, ip: throttleRule }),
+  /**
+   * A failed password sign-in answers no sooner than this after it began, whatever it cost:
+   * an unknown identifier, an argon2id account and a bcrypt or PBKDF2 legacy account then fail
+   * alike, so the time of a failure does not tell who has an account.
+   */
+  passwordFailureFloorMs: z.number().int().min(0).max(10_000),
   ttl: z.object({
     accessTokenSeconds: z.number().int().positive(),
     refreshTokenSeconds: z.number().int().positive(),

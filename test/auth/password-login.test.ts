@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+import bcrypt from 'bcryptjs';
 import { createPasswordLogin } from '../../src/auth/password-login.ts';
 import { createIdentityService } from '../../src/identity/identity.service.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../src/identity/passwords.ts';
@@ -76,4 +78,44 @@ test('a locked account cannot sign in, even with its password', async () => {
   await database.db('accounts').where({ id: accountId }).update({ status: 'locked' });
   await expect(login({ identifier: '13600136000', password, ip: '10.0.0.5' })).rejects.toMatchObject({ code: 'auth.account_locked' });
   await database.db('accounts').where({ id: accountId }).update({ status: 'active' });
+});
+
+describe('a failure takes the same time whoever the identifier belongs to', () => {
+  const floorMs = 600;
+  let floored: ReturnType<typeof createPasswordLogin>;
+
+  beforeAll(async () => {
+    const identity = createIdentityService({ db: database.db, hasher });
+    floored = createPasswordLogin({ db: database.db, identity, hasher, rules, failureFloorMs: floorMs, clock: () => new Date() });
+    // An account carried over from the forum: only a bcrypt hash, slower to check than argon2id.
+    const legacy = await identity.createAccount({
+      identifiers: [{ kind: 'phone', value: '+8613700137000', verified: true, source: 'test' }], actor: 'test',
+    });
+    await database.db('credentials').insert({
+      account_id: legacy.id, type: 'legacy_password', algorithm: 'bcrypt', hash: bcrypt.hashSync('forum password', 10), source: 'bbs',
+    });
+  });
+
+  async function failureMs(identifier: string): Promise<number> {
+    await database.db('throttles').delete();
+    const started = performance.now();
+    await expect(floored({ identifier, password: 'wrong password', ip: '10.0.0.6' })).rejects.toMatchObject({ code: 'auth.invalid_credentials' });
+    return performance.now() - started;
+  }
+
+  test('an unknown identifier, an argon2id account and a bcrypt legacy account all fail after the floor', async () => {
+    // Lower bounds only: the machine is shared, so no upper bound on a duration is asserted.
+    expect(await failureMs('13999999998')).toBeGreaterThanOrEqual(floorMs);
+    expect(await failureMs('13600136000')).toBeGreaterThanOrEqual(floorMs);
+    expect(await failureMs('13700137000')).toBeGreaterThanOrEqual(floorMs);
+  });
+
+  test('a success does not wait for the floor, and a legacy password still signs in', async () => {
+    await database.db('throttles').delete();
+    const slow = createPasswordLogin({
+      db: database.db, identity: createIdentityService({ db: database.db, hasher }), hasher, rules, failureFloorMs: 60_000, clock: () => new Date(),
+    });
+    await expect(slow({ identifier: '13600136000', password, ip: '10.0.0.7' })).resolves.toBe(accountId);
+    await expect(slow({ identifier: '13700137000', password: 'forum password', ip: '10.0.0.7' })).resolves.toEqual(expect.any(String));
+  });
 });

@@ -51,6 +51,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     logLevel: 'silent',
     cookieKeys: [randomBytes(32).toString('base64url')],
     encryptionKey: randomBytes(32).toString('base64'),
+    passwordFailureFloorMs: 0, // test/auth/password-login.test.ts pins the floor; pages need not wait for it
     ...opts.config,
   });
   const chucs = await createChucs(config, { db: database.db, jwks, clock: opts.clock, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent') });
