@@ -7,8 +7,8 @@ import { parseLoginIdentifier } from '../identity/normalise.ts';
 import type { IdentityService } from '../identity/identity.service.ts';
 import type { PasswordHasher } from '../identity/passwords.ts';
 import { PASSWORD_MAX_LENGTH } from '../identity/passwords.ts';
-import { throttleDecision, strictest, type ThrottleRule } from './throttle.ts';
-import { readThrottle, recordFailure, clearThrottle } from './throttle.repo.ts';
+import type { ThrottleRule } from './throttle.ts';
+import { reserveAttempt, clearThrottle, forgiveFailure } from './throttle.repo.ts';
 import { verifyLegacyPassword, upgradeToArgon2 } from './legacy-password.ts';
 import type { SignInObserver } from './sign-in-observer.ts';
 
@@ -52,10 +52,8 @@ export function createPasswordLogin({ db, identity, hasher, rules, failureFloorM
     const idKey = `login:id:${parsed ? `${parsed.kind}:${parsed.value}` : typed}`;
     const ipKey = `login:ip:${attempt.ip}`;
 
-    const decision = strictest([
-      throttleDecision(await readThrottle(db, idKey), rules.identifier, now),
-      throttleDecision(await readThrottle(db, ipKey), rules.ip, now),
-    ]);
+    // Counted as a failure before the password is checked: parallel guesses cannot all pass.
+    const decision = await reserveAttempt(db, [{ key: idKey, rule: rules.identifier }, { key: ipKey, rule: rules.ip }], now);
     if (!decision.allowed) {
       await recordAudit(db, { actor: 'anonymous', action: 'login.throttled', ip: attempt.ip, userAgent: attempt.userAgent, detail: { client: attempt.clientId } });
       onSignIn('password', 'throttled');
@@ -74,8 +72,6 @@ export function createPasswordLogin({ db, identity, hasher, rules, failureFloorM
     if (!ok || !accountId) {
       const early = started + failureFloorMs - performance.now();
       if (early > 0) await sleep(early);
-      await recordFailure(db, idKey, now, rules.identifier.forgetAfterSeconds);
-      await recordFailure(db, ipKey, now, rules.ip.forgetAfterSeconds);
       await recordAudit(db, {
         actor: 'anonymous', action: 'login.failed', subject: accountId ?? null, ip: attempt.ip, userAgent: attempt.userAgent,
         detail: { method: 'password', client: attempt.clientId },
@@ -90,6 +86,7 @@ export function createPasswordLogin({ db, identity, hasher, rules, failureFloorM
       throw new AppError('auth.account_locked', { detail: `account ${accountId} is ${account?.status}` });
     }
     await clearThrottle(db, idKey);
+    await forgiveFailure(db, ipKey); // the address keeps its earlier failures, not this success
     await upgradeToArgon2(db, hasher, accountId, attempt.password, viaLegacy);
     await recordAudit(db, {
       actor: `account:${accountId}`, action: 'login.succeeded', subject: accountId, ip: attempt.ip, userAgent: attempt.userAgent,

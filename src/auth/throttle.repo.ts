@@ -1,5 +1,5 @@
-import type { DbOrTx } from '../db/database.ts';
-import type { ThrottleState } from './throttle.ts';
+import type { Db, DbOrTx } from '../db/database.ts';
+import { throttleDecision, strictest, type ThrottleDecision, type ThrottleRule, type ThrottleState } from './throttle.ts';
 
 export async function readThrottle(db: DbOrTx, key: string): Promise<ThrottleState | undefined> {
   const row = await db('throttles').where({ key }).first('failures', 'last_failure_at');
@@ -16,6 +16,31 @@ export async function recordFailure(db: DbOrTx, key: string, now: Date, forgetAf
       failures: db.raw('case when throttles.last_failure_at < ? then 1 else throttles.failures + 1 end', [forgetBefore]),
       last_failure_at: now,
     });
+}
+
+/**
+ * Decides whether an attempt may go ahead under every key's rule and, if it may, counts it as
+ * a failure at once, all under a lock per key: of many attempts sent together, only as many
+ * as the rules allow go ahead, whatever their checks cost. A success then takes its count
+ * back (clearThrottle, forgiveFailure).
+ */
+export async function reserveAttempt(db: Db, keys: ReadonlyArray<{ key: string; rule: ThrottleRule }>, now: Date): Promise<ThrottleDecision> {
+  const ordered = [...keys].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)); // one lock order: no deadlock
+  return db.transaction(async (trx) => {
+    for (const { key } of ordered) await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`throttle:${key}`]);
+    const decisions: ThrottleDecision[] = [];
+    for (const { key, rule } of ordered) decisions.push(throttleDecision(await readThrottle(trx, key), rule, now));
+    const decision = strictest(decisions);
+    if (decision.allowed) {
+      for (const { key, rule } of ordered) await recordFailure(trx, key, now, rule.forgetAfterSeconds);
+    }
+    return decision;
+  });
+}
+
+/** Takes back one counted failure (an attempt reserved by reserveAttempt that succeeded). */
+export async function forgiveFailure(db: DbOrTx, key: string): Promise<void> {
+  await db('throttles').where({ key }).where('failures', '>', 0).decrement('failures', 1);
 }
 
 export async function clearThrottle(db: DbOrTx, key: string): Promise<void> {

@@ -119,3 +119,21 @@ describe('a failure takes the same time whoever the identifier belongs to', () =
     await expect(slow({ identifier: '13700137000', password: 'forum password', ip: '10.0.0.7' })).resolves.toEqual(expect.any(String));
   });
 });
+
+test('guesses sent all at once get no more tries than guesses sent one by one', async () => {
+  await database.db('throttles').delete();
+  const guesses = Array.from({ length: 12 }, (_, i) => login({ identifier: '13600136000', password: `guess ${i}`, ip: `10.0.1.${i}` }).catch((e) => e.code));
+  const outcomes = await Promise.all(guesses);
+  // rules.identifier allows 3 free failures: three passwords were checked, the rest refused unchecked.
+  expect(outcomes.filter((c) => c === 'auth.invalid_credentials')).toHaveLength(3);
+  expect(outcomes.filter((c) => c === 'auth.throttled')).toHaveLength(9);
+  expect((await readThrottle(database.db, 'login:id:phone:+8613600136000'))?.failures).toBe(3);
+});
+
+test('a success is not counted against its address', async () => {
+  await database.db('throttles').delete();
+  await expect(login({ identifier: '13600136000', password: 'wrong', ip: '10.0.0.8' })).rejects.toBeDefined();
+  await login({ identifier: '13600136000', password, ip: '10.0.0.8' });
+  await login({ identifier: '13600136000', password, ip: '10.0.0.8' });
+  expect((await readThrottle(database.db, 'login:ip:10.0.0.8'))?.failures).toBe(1);
+});
