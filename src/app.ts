@@ -28,7 +28,7 @@ import { createHealthRoutes } from './http/health.routes.ts';
 import { createMetricsRoutes } from './http/metrics.routes.ts';
 import { createMetrics, type Metrics } from './ops/metrics.ts';
 import { createAssetRoutes } from './http/assets.routes.ts';
-import { sweepThrottles } from './auth/throttle.repo.ts';
+import { sweepThrottles, createGuessLimiter } from './auth/throttle.repo.ts';
 import { legacyIdsOf } from './merge/legacy-ids.ts';
 import { createAccountSettings } from './identity/account-settings.ts';
 import { createAccountClient } from './account/account-client.ts';
@@ -105,6 +105,7 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
   provider = createProvider({
     config, jwks, cookieKeys: secrets.cookieKeys, adapter: createAdapterFactory({ db, clients }), identity, views, logger,
     devices, legacyIdsOf: (accountId, source) => legacyIdsOf(db, accountId, source),
+    userCodeGuesses: createGuessLimiter({ db, prefix: 'device:user_code:ip', rule: config.throttle.userCode, clock }),
   });
   const passwordLogin = createPasswordLogin({ db, identity, hasher, rules: config.throttle, failureFloorMs: config.passwordFailureFloorMs, clock, onSignIn: metrics.signIn });
   const messaging = createMessaging(config.messaging, logger);

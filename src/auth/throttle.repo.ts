@@ -38,6 +38,21 @@ export async function reserveAttempt(db: Db, keys: ReadonlyArray<{ key: string; 
   });
 }
 
+export interface GuessLimiter {
+  /** Counts a guess by `who` before it is checked; refused past the rule. */
+  reserve(who: string): Promise<ThrottleDecision>;
+  /** The guess was right: it does not count. */
+  forgive(who: string): Promise<void>;
+}
+
+/** reserveAttempt and forgiveFailure for one kind of guess, keyed `<prefix>:<who>`. */
+export function createGuessLimiter({ db, prefix, rule, clock }: { db: Db; prefix: string; rule: ThrottleRule; clock: () => Date }): GuessLimiter {
+  return {
+    reserve: (who) => reserveAttempt(db, [{ key: `${prefix}:${who}`, rule }], clock()),
+    forgive: (who) => forgiveFailure(db, `${prefix}:${who}`),
+  };
+}
+
 /** Takes back one counted failure (an attempt reserved by reserveAttempt that succeeded). */
 export async function forgiveFailure(db: DbOrTx, key: string): Promise<void> {
   await db('throttles').where({ key }).where('failures', '>', 0).decrement('failures', 1);

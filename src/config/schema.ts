@@ -132,7 +132,11 @@ export const configSchema = z.object({
     timeCost: z.number().int().min(1),
     parallelism: z.number().int().min(1),
   }),
-  throttle: z.object({ identifier: throttleRule, ip: throttleRule }),
+  /**
+   * identifier and ip: password sign-ins. userCode: device codes typed at /device, per address
+   * (the codes are 8 digits; a stranger guessing them could confirm someone's TV).
+   */
+  throttle: z.object({ identifier: throttleRule, ip: throttleRule, userCode: throttleRule }),
   /**
    * A failed password sign-in answers no sooner than this after it began, whatever it cost:
    * an unknown identifier, an argon2id account and a bcrypt or PBKDF2 legacy account then fail

@@ -64,6 +64,7 @@ const MESSAGES = {
   'device.done': ['登录成功，请回到设备上继续。', 'Signed in. Continue on your device.'],
   'device.cancelled': ['已取消设备登录。', 'Signing in on the device was cancelled.'],
   'device.invalid_code': ['代码无效或已过期，请检查后重试。', 'The code is invalid or has expired. Check it and try again.'],
+  'device.throttled': ['输入错误的代码次数过多，请 {seconds} 秒后再试。', 'Too many wrong codes. Try again in {seconds} seconds.'],
   'login.other_ways': ['其他登录方式', 'Other ways to sign in'],
   'login.with_upstream': ['{provider}登录', 'Sign in with {provider}'],
   'login.first_upstream': ['这是你第一次用{provider}（{nickname}）登录长虹ID。已有长虹ID？在下方登录，即可与{provider}关联。', 'This is your first sign-in to Changhong ID with {provider} ({nickname}). Have a Changhong ID already? Sign in below to link it with {provider}.'],

@@ -10,6 +10,7 @@ import { oauthErrorWords } from './oauth-errors.ts';
 import { databaseUnavailable } from './adapter.ts';
 import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_S } from '../db/unavailable.ts';
 import type { PrivateJwks } from './keys.ts';
+import type { GuessLimiter } from '../auth/throttle.repo.ts';
 import { adminResource } from '../admin/admin-scopes.ts';
 import { LOGIN_METHODS, loginMethodsOf, type LoginMethod } from '../clients/clients.service.ts';
 import { deviceProofOf, proofMatches, type Devices, type DeviceFacts } from '../devices/devices.service.ts';
@@ -30,6 +31,8 @@ export interface ProviderDeps {
   devices: Devices;
   /** An account's ids in a legacy source (for apps replacing that source). */
   legacyIdsOf: (accountId: string, source: string) => Promise<string[]>;
+  /** Device codes typed at /device, counted per client address. */
+  userCodeGuesses: GuessLimiter;
 }
 
 /** The claim carrying a person's ids in the legacy source a client replaces (an array of strings). */
@@ -84,7 +87,7 @@ function isFirstParty(client: { metadata(): Record<string, unknown> } | undefine
  * oidc-provider configured for CHUCS. Protocol work stays in oidc-provider: this only
  * says where data lives, which features are on, and how pages look.
  */
-export function createProvider({ config, jwks, cookieKeys, adapter, identity, views, logger, devices, legacyIdsOf }: ProviderDeps): Provider {
+export function createProvider({ config, jwks, cookieKeys, adapter, identity, views, logger, devices, legacyIdsOf, userCodeGuesses }: ProviderDeps): Provider {
   // Themed by the app's brand when the page belongs to one (not the device code input page).
   // oidc-provider does not wait for these pages, so the brand comes from memory.
   const page = (ctx: KoaContextWithOIDC, name: string, title: string, data: Record<string, unknown>) => {
@@ -212,8 +215,8 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
       backchannelLogout: { enabled: true },
       deviceFlow: {
         enabled: true,
-        // Digits: typed with a TV remote or a phone's number pad. 10^8 codes, tried at most
-        // a few times each within their 10 minutes, behind the login throttle.
+        // Digits: typed with a TV remote or a phone's number pad. 10^8 codes; a wrong code counts
+        // against the address it came from (the /device throttle below, throttle.userCode).
         charset: 'digits',
         mask: '****-****',
         async userCodeInputSource(ctx, form, _out, err) {
@@ -318,6 +321,23 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
       return;
     }
     await next();
+  });
+  // Each code typed at /device counts against the client's address before it is looked up,
+  // and is forgiven when it names a live device code: a stranger guessing codes to confirm
+  // someone else's TV gets the throttle's handful of tries, the person with the TV no wait.
+  provider.use(async (koaCtx, next) => {
+    if (koaCtx.method !== 'POST' || koaCtx.path !== '/device') return next();
+    const ctx = koaCtx as KoaContextWithOIDC;
+    const decision = await userCodeGuesses.reserve(ctx.ip);
+    if (!decision.allowed) {
+      const locale = localeOf(ctx);
+      ctx.status = 429;
+      ctx.set('retry-after', String(decision.retryAfterSeconds));
+      page(ctx, 'message', t(locale, 'device.title'), { message: t(locale, 'device.throttled', { seconds: String(decision.retryAfterSeconds) }) });
+      return;
+    }
+    await next();
+    if (ctx.oidc?.entities.DeviceCode) await userCodeGuesses.forgive(ctx.ip);
   });
   registerAnonymousDeviceGrant(provider, devices);
   provider.on('server_error', (ctx, err) => {

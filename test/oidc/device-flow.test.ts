@@ -187,3 +187,25 @@ test('cancelling on the confirm page gives access_denied to the device', async (
   expect(denied.status).toBe(400);
   expect(denied.body.error).toBe('access_denied');
 });
+
+test('a stranger guessing device codes is stopped after 20 wrong ones; the right code does not count', async () => {
+  const db = server.database.db;
+  const counted = async () => (await db('throttles').where('key', 'like', 'device:user_code:ip:%').first())?.failures ?? 0;
+  await db('throttles').delete();
+  const auth = await startOnDevice();
+  const agent = browser(server.url);
+
+  expect((await typeCode(agent, auth.user_code)).text).toContain('确认在 长虹电视 上登录？');
+  expect(await counted()).toBe(0);
+
+  const wrong = auth.user_code === '0000-0000' ? '1111-1111' : '0000-0000';
+  for (let i = 0; i < 20; i++) expect((await typeCode(agent, wrong)).text).toContain('代码无效或已过期');
+  expect(await counted()).toBe(20);
+
+  const refused = await typeCode(agent, auth.user_code);
+  expect(refused.status).toBe(429);
+  expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+  expect(refused.text).toContain('输入错误的代码次数过多');
+  expect(refused.text).not.toContain('确认在');
+  await db('throttles').delete();
+});
