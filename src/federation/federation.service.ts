@@ -64,14 +64,21 @@ export function createFederation({ db, providers, settings, identity, secretBox,
     const email = id.email ? normaliseEmail(id.email.value) : null;
     const phone = id.phone ? normalisePhone(id.phone.value) : null;
     const trust = trustOf(id.provider);
+    const emailAccount = email ? (await accountIdsByIdentifier(trx, 'email', email))[0] : undefined;
+    const phoneAccount = phone ? (await accountIdsByIdentifier(trx, 'phone', phone))[0] : undefined;
+    const withOtherOfProvider: string[] = [];
+    for (const accountId of new Set([emailAccount, phoneAccount])) {
+      if (accountId !== undefined && await hasOtherOfProvider(trx, accountId, id)) withOtherOfProvider.push(accountId);
+    }
     return {
       holders: [...new Set([...linked, ...held])],
-      emailAccount: email ? (await accountIdsByIdentifier(trx, 'email', email))[0] : undefined,
+      emailAccount,
       emailVerifiedUpstream: id.email?.verified === true,
       trustVerifiedEmail: trust.trustVerifiedEmail,
-      phoneAccount: phone ? (await accountIdsByIdentifier(trx, 'phone', phone))[0] : undefined,
+      phoneAccount,
       phoneVerifiedUpstream: id.phone?.verified === true,
       trustVerifiedPhone: trust.trustVerifiedPhone,
+      withOtherOfProvider,
     };
   }
 
@@ -230,8 +237,13 @@ export function createFederation({ db, providers, settings, identity, secretBox,
           throw new AppError('federation.state_invalid', { detail: 'pending identity already used' });
         }
         if (decision.kind === 'create') {
+          // A contact another account holds verified stays with it (an address the upstream recycled).
+          const contacts: NewIdentifier[] = [];
+          for (const c of trustedContacts(upstream, trustOf(upstream.provider))) {
+            if ((await accountIdsByIdentifier(trx, c.kind, c.value)).length === 0) contacts.push(c);
+          }
           const account = await identity.createAccount({
-            identifiers: trustedContacts(upstream, trustOf(upstream.provider)),
+            identifiers: contacts,
             profile: profileOf(upstream), actor: `upstream:${upstream.provider}`, ip: by.ip, userAgent: by.userAgent,
           }, trx);
           await attach(trx, account.id, upstream, now);

@@ -23,6 +23,12 @@ export interface LinkFacts {
   phoneAccount?: string | undefined;
   phoneVerifiedUpstream: boolean;
   trustVerifiedPhone: boolean;
+  /**
+   * Which of emailAccount and phoneAccount already hold another identity of this provider:
+   * a trusted email or phone does not give such an account a second one (the upstream may
+   * have handed a recycled address to someone else). Absent: none.
+   */
+  withOtherOfProvider?: readonly string[] | undefined;
 }
 
 /** What the person did on the page that asked them, if they were asked. */
@@ -66,6 +72,9 @@ export function decideLink(facts: LinkFacts, choice?: LinkChoice): LinkDecision 
   if (trusted.length > 0) {
     const ids = [...new Set(trusted.map((t) => t.accountId))];
     if (ids.length > 1) return { kind: 'conflict', accountIds: ids, reason: 'trusted_values_differ' };
+    // The person is asked instead: they may create a Changhong ID; proving this account
+    // would then conflict (other_identity_of_provider), as it does for anyone.
+    if (facts.withOtherOfProvider?.includes(ids[0]!)) return choice && 'create' in choice ? { kind: 'create' } : { kind: 'choose' };
     return { kind: 'link', accountId: ids[0]!, reason: trusted[0]!.reason };
   }
   if (choice && 'create' in choice) return { kind: 'create' };

@@ -44,3 +44,13 @@ test('an account that has another identity of the same provider does not take a 
   expect(decideLink(nothing, { provenAccount: 'A', hasOtherOfProvider: true }))
     .toEqual({ kind: 'conflict', accountIds: ['A'], reason: 'other_identity_of_provider' });
 });
+
+test('a trusted email or phone does not give an account a second identity of the same provider', () => {
+  // The upstream handed A's verified address to someone else (a recycled alias); A already has its own identity there.
+  const recycled = { ...nothing, emailAccount: 'A', emailVerifiedUpstream: true, trustVerifiedEmail: true, withOtherOfProvider: ['A'] };
+  expect(decideLink(recycled)).toEqual({ kind: 'choose' });
+  expect(decideLink(recycled, { create: true })).toEqual({ kind: 'create' });
+  expect(decideLink(recycled, { provenAccount: 'A', hasOtherOfProvider: true }))
+    .toEqual({ kind: 'conflict', accountIds: ['A'], reason: 'other_identity_of_provider' });
+  expect(decideLink({ ...recycled, withOtherOfProvider: ['B'] })).toEqual({ kind: 'link', accountId: 'A', reason: 'verified_email' });
+});

@@ -200,6 +200,22 @@ test('a trusted upstream links by a verified email (configured per upstream, off
   expect(await server.database.db('audit_log').where({ subject: owner, action: 'upstream.linked' }).pluck('detail')).toEqual([{ provider: 'corp-trusted', reason: 'verified_email' }]);
 });
 
+test('a trusted upstream that hands a linked person\'s email to someone else does not let them in to that account', async () => {
+  const owner = await server.addUser({ email: 'alias@corp.example.com' });
+  await upstream.addUser({ email: 'alias@corp.example.com', password: 'first holder pass 1' });
+  expect((await toApp(await viaUpstream('corp-trusted', undefined, { identifier: 'alias@corp.example.com', password: 'first holder pass 1' }))).sub).toBe(owner);
+
+  // The upstream recycles the address: a different person there now holds it, verified.
+  await upstream.database.db('identifiers').where({ value: 'alias@corp.example.com' }).delete();
+  await upstream.addUser({ email: 'alias@corp.example.com', password: 'second holder pass 2' });
+  const trip = await viaUpstream('corp-trusted', undefined, { identifier: 'alias@corp.example.com', password: 'second holder pass 2' });
+  expect(trip.res.status).toBe(200); // asked to choose, not signed in to the owner's account
+  const claims = await createNew(trip);
+  expect(claims.sub).not.toBe(owner);
+  expect((await accountOf(claims.sub))!.identifiers).toEqual([]); // the address stays with its verified holder
+  expect(await server.database.db('external_identities').where({ account_id: owner, provider: 'corp-trusted' })).toHaveLength(1);
+});
+
 test('a unionid arriving late for a known openid is reconciled into the same account', async () => {
   wechat.signInAs(wechatPerson('3'));
   const first = await createNew(await viaUpstream('wechat'));
