@@ -10,7 +10,7 @@ import { normaliseEmail, normalisePhone } from '../identity/normalise.ts';
 import { accountIdsByIdentifier, type NewIdentifier } from '../identity/identifiers.repo.ts';
 import type { Profile } from '../identity/accounts.repo.ts';
 import type { UpstreamSettings } from '../config/schema.ts';
-import type { UpstreamIdentity, UpstreamProvider } from './upstream.ts';
+import { storableIdentity, type UpstreamIdentity, type UpstreamProvider } from './upstream.ts';
 import { decideLink, type LinkChoice, type LinkDecision } from './link-decision.ts';
 
 /** Minutes a person has between leaving for the upstream and finishing the sign-in here. */
@@ -170,9 +170,9 @@ export function createFederation({ db, providers, settings, identity, secretBox,
       if (!row) throw new AppError('federation.state_invalid', { detail: 'unknown, expired, replayed, or from another browser' });
       const binding: Purpose = row.purpose === 'login' ? { purpose: 'login', interactionUid: row.interaction_uid } : { purpose: 'link', accountId: row.account_id };
       try {
-        const identity = await providerOf(providerId).complete(params, {
+        const identity = storableIdentity(await providerOf(providerId).complete(params, {
           redirectUri: redirectUri(providerId), state, nonce: row.nonce, codeVerifier: row.code_verifier,
-        });
+        }));
         await db('upstream_logins').where({ state }).update({ identity_enc: secretBox.seal(JSON.stringify(identity)) });
       } catch (err) {
         await db('upstream_logins').where({ state }).delete();

@@ -1,4 +1,5 @@
 import type { IdentifierKind } from '../identity/identifiers.repo.ts';
+import { AppError } from '../errors.ts';
 
 /**
  * An upstream identity provider (WeChat, QQ, Weibo, any OpenID Connect or OAuth 2.0 server)
@@ -57,4 +58,26 @@ export interface UpstreamIdentity {
   tokens: { accessToken: string; refreshToken?: string | undefined; expiresAt?: number | undefined; idToken?: string | undefined };
   /** The raw profile claims worth keeping (no tokens). */
   claims: Record<string, unknown>;
+}
+
+/** A copy with every NUL taken out of strings and keys, at any depth. */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '') as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replaceAll('\u0000', ''), withoutNul(v)])) as T;
+  }
+  return value;
+}
+
+/**
+ * What an upstream said, made storable: PostgreSQL text and jsonb hold no NUL. In a nickname
+ * or a claim a NUL is dropped; in the subject or an id it is refused, since dropping it could
+ * make two people's ids one.
+ */
+export function storableIdentity(identity: UpstreamIdentity): UpstreamIdentity {
+  if ([identity.subject, ...identity.identifiers.map((i) => i.value)].some((v) => v.includes('\u0000'))) {
+    throw new AppError('federation.upstream_failed', { detail: `${identity.provider}: NUL in the subject or an id` });
+  }
+  return withoutNul(identity);
 }

@@ -277,6 +277,17 @@ test('odd ids in the path are not found, never a server error', async () => {
   }
 });
 
+test('a NUL in any field is refused with a reason, never a server error', async () => {
+  const { agent, accountId } = await signedIn('13800138037');
+  const home = await page(agent, '/account/profile');
+  for (const [action, fields] of [['/account/profile', { nickname: '小虹', name: 'a\u0000b' }], ['/account/apps/revoke', { client_id: '\u0000' }]] as const) {
+    const res = await submit(agent, home, action, fields);
+    expect([action, res.status]).toEqual([action, 400]);
+    expect(alertOf(res.text)).toContain('请求无效');
+  }
+  expect((await server.chucs.identity.getAccount(accountId))!.profile.name).toBeUndefined();
+});
+
 test('sign out everywhere and revoking an app tell the apps by back-channel logout', async () => {
   const listener = await startBackchannelListener();
   try {

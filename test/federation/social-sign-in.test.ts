@@ -129,6 +129,17 @@ test('a new person through WeChat: asked, creates a Changhong ID holding the ope
   ]);
 });
 
+test('a NUL in what an upstream says is dropped from a nickname and refused in an id, never a server error', async () => {
+  wechat.signInAs({ ...wechatPerson('nul', 'oUnion-nul'), nickname: '微信\u0000用户' });
+  const claims = await createNew(await viaUpstream('wechat'));
+  expect((await accountOf(claims.sub))!.profile.nickname).toBe('微信用户');
+
+  wechat.signInAs(wechatPerson('bad\u0000id'));
+  const refused = await viaUpstream('wechat');
+  expect(refused.res.status).toBe(502);
+  expect(alertOf(refused.res.text)).toContain('第三方登录没有成功');
+});
+
 test.each([
   ['qq', () => qq.signInAs({ openid: 'QQ-OPENID-1', unionid: 'QQ-UNION-1', nickname: 'QQ用户', gender: '女' }), [['qq_openid', 'QQ-OPENID-1'], ['qq_unionid', 'QQ-UNION-1']]],
   ['weibo', () => weibo.signInAs({ uid: '1234567890', screen_name: '微博用户', gender: 'f' }), [['weibo_uid', '1234567890']]],
