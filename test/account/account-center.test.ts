@@ -278,7 +278,7 @@ test('odd ids in the path are not found, never a server error', async () => {
 });
 
 test('a NUL in any field is refused with a reason, never a server error', async () => {
-  const { agent, accountId } = await signedIn('13800138037');
+  const { agent, accountId } = await signedIn('13800138039');
   const home = await page(agent, '/account/profile');
   for (const [action, fields] of [['/account/profile', { nickname: '小虹', name: 'a\u0000b' }], ['/account/apps/revoke', { client_id: '\u0000' }]] as const) {
     const res = await submit(agent, home, action, fields);
