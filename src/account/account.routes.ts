@@ -20,7 +20,7 @@ import { maskTarget } from '../codes/codes.service.ts';
 import { parseCodeTarget } from '../auth/code-login.ts';
 import type { AccountClient } from './account-client.ts';
 import { accountCookies, providerSessionAlive, recentlyAuthenticated, type AccountSession } from './account-session.ts';
-import { listGrantedApps, revokeApp, signOutEverywhere } from './apps.ts';
+import { listGrantedApps, revokeApp, signOutEverywhere, signOutOtherSessions } from './apps.ts';
 import { listBoundDevices, unbindDevice } from './devices.ts';
 import { createPlaceLookup, recentSecurityEvents } from './security-log.ts';
 
@@ -241,6 +241,7 @@ export function createAccountRoutes(deps: AccountCenterDeps): Router {
     } catch (err) {
       return passwordPage(ctx, { error: refused(ctx, err) });
     }
+    await signOutOtherSessions(db, notifyLogout, signedOf(ctx).account.id, signedOf(ctx).session.sid, actorOf(ctx));
     ctx.redirect('/account?done=password');
   });
 

@@ -40,7 +40,7 @@ export async function listGrantedApps(db: Db, clients: ClientsService, accountId
  * the app by back-channel logout. It must ask again (consent, for a third-party app).
  */
 export async function revokeApp(db: Db, notifyLogout: LogoutNotifier, accountId: string, clientId: string, by: Actor): Promise<boolean> {
-  await notifyLogout(accountId, clientId);
+  await notifyLogout(accountId, { onlyClientId: clientId });
   return db.transaction(async (trx) => {
     const grants: string[] = await trx('oidc_models').where({ model: 'Grant', account_id: accountId }).whereRaw("payload->>'clientId' = ?", [clientId]).pluck('id');
     if (grants.length === 0) return false;
@@ -49,6 +49,26 @@ export async function revokeApp(db: Db, notifyLogout: LogoutNotifier, accountId:
     await recordAudit(trx, { ...by, action: 'app.revoked', subject: accountId, detail: { client: clientId } });
     return true;
   });
+}
+
+/**
+ * After a password change: ends every other session of the account and revokes what its apps
+ * hold (back-channel logout first), as the big providers do: whoever knew the old password is
+ * out. The session of the account center page `keepSid` belongs to, with its apps, stays.
+ */
+export async function signOutOtherSessions(db: Db, notifyLogout: LogoutNotifier, accountId: string, keepSid: string, by: Actor): Promise<number> {
+  const kept = await db('oidc_models').where({ model: 'Session', account_id: accountId })
+    .whereRaw(`payload #>> '{authorizations,${ACCOUNT_CLIENT_ID},sid}' = ?`, [keepSid]).first('id', 'payload') as
+    { id: string; payload: { authorizations?: Record<string, { grantId?: string }> } } | undefined;
+  const keptGrants = Object.values(kept?.payload.authorizations ?? {}).map((a) => a.grantId).filter((g): g is string => typeof g === 'string');
+  await notifyLogout(accountId, kept ? { exceptSession: kept.id } : {});
+  const revoked = await db('oidc_models').where({ account_id: accountId })
+    .whereNot((q) => q.where({ model: 'Session', id: kept?.id ?? '' }))
+    .whereNot((q) => q.where({ model: 'Grant' }).whereIn('id', keptGrants))
+    .andWhere((q) => q.whereNull('grant_id').orWhereNotIn('grant_id', keptGrants))
+    .delete();
+  await recordAudit(db, { ...by, action: 'sessions.ended_elsewhere', subject: accountId, detail: { revoked } });
+  return revoked;
 }
 
 /** Ends every session and revokes every token of the account, on every device and app (back-channel logout first). */

@@ -16,7 +16,7 @@ export interface SecurityEvent {
 const SHOWN_ACTIONS = [
   'login.succeeded', 'login.failed', 'account.created', 'profile.updated', 'password.set', 'password.changed',
   'identifier.added', 'identifier.removed', 'identifier.primary_changed', 'app.revoked', 'device.unbound',
-  'sessions.ended_everywhere', 'step_up.succeeded',
+  'sessions.ended_everywhere', 'sessions.ended_elsewhere', 'step_up.succeeded',
 ];
 
 /** Finds an approximate place for an address from configured ranges (e.g. company networks). */

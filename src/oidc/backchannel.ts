@@ -9,11 +9,13 @@ import type { Db } from '../db/database.ts';
  * A failed delivery is logged; it does not stop the sign-out.
  */
 export function createLogoutNotifier({ db, provider, logger }: { db: Db; provider: Provider; logger: Logger }) {
-  return async function notifyLogout(accountId: string, onlyClientId?: string): Promise<number> {
-    const sessions: Array<{ authorizations?: Record<string, { sid?: string }> }> = await db('oidc_models')
-      .where({ model: 'Session', account_id: accountId }).pluck('payload');
+  /** Tells the apps of the account's sessions (only `onlyClientId`'s; all but the session `exceptSession`). */
+  return async function notifyLogout(accountId: string, { onlyClientId, exceptSession }: { onlyClientId?: string; exceptSession?: string } = {}): Promise<number> {
+    const sessions: Array<{ id: string; payload: { authorizations?: Record<string, { sid?: string }> } }> = await db('oidc_models')
+      .where({ model: 'Session', account_id: accountId }).select('id', 'payload');
     const deliveries: Array<Promise<void>> = [];
-    for (const session of sessions) {
+    for (const { id, payload: session } of sessions) {
+      if (id === exceptSession) continue;
       for (const [clientId, authorization] of Object.entries(session.authorizations ?? {})) {
         if (onlyClientId !== undefined && clientId !== onlyClientId) continue;
         const client = await provider.Client.find(clientId);

@@ -166,6 +166,29 @@ test('password: NIST rules, the common list, then a passphrase that signs in', a
   expect(methods.map((d) => d.method)).toEqual(['sms', 'password']);
 });
 
+test('changing the password signs out every other browser and its apps; this browser stays signed in', async () => {
+  const listener = await startBackchannelListener();
+  try {
+    const { agent: owner, accountId, e164 } = await signedIn('13800138040');
+    await submit(owner, await page(owner, '/account/password'), '/account/password', { password: 'the first passphrase 1' });
+    // Someone who learnt that password signs in elsewhere, to the account center and to an app.
+    const intruder = browser(server.url);
+    expect((await follow(intruder, server.url, '/account', { identifier: e164, password: 'the first passphrase 1' })).path).toBe('/account');
+    const shop = await server.addClient({ name: '长虹小店', firstParty: true, backchannelLogoutUri: listener.url });
+    await runFlow(intruder, server.url, authorizeUrl({ clientId: shop.clientId, challenge: pkce().challenge }));
+
+    const changed = await submit(owner, await page(owner, '/account/password'), '/account/password', { password: 'the second passphrase 2' });
+    expect(changed.headers.location).toBe('/account?done=password');
+    expect(decodeJwt(await listener.next())).toMatchObject({ sub: accountId, aud: shop.clientId });
+    expect((await intruder.get('/account')).status).toBe(302);
+    expect(await server.database.db('oidc_models').where({ account_id: accountId, model: 'Grant' }).whereRaw("payload->>'clientId' = ?", [shop.clientId])).toEqual([]);
+    expect((await owner.get('/account?done=password')).text).toContain('其他设备和应用上的登录已退出');
+    expect((await page(owner, '/account/security')).text).toContain('在其他设备上退出');
+  } finally {
+    await listener.close();
+  }
+});
+
 test('step-up: after 10 minutes, changing the password needs a fresh code first', async () => {
   const { agent, accountId, e164 } = await signedIn('13800138027');
   clock.advance(11 * 60);
