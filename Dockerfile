@@ -1,6 +1,6 @@
 # CHUCS: the Changhong unified user center.
 # Build: docker build -t chucs .
-# Run:   docker run -p 3000:3000 -e NODE_ENV=production -e ISSUER=https://id.example.com \
+# Run:   docker run -p 3000:3000 -e NODE_ENV=production -e ISSUER=https://id.example.com -e TRUST_PROXY=true \
 #          -e DATABASE_URL=postgres://... -e CHUCS_COOKIE_KEYS=... -e CHUCS_ENCRYPTION_KEY=... \
 #          -e CHUCS_KEYS_FILE=/run/secrets/jwks.json -v /path/to/jwks.json:/run/secrets/jwks.json:ro chucs
 # The sources are TypeScript run directly by Node 24 (type stripping): no build step.

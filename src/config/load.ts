@@ -100,6 +100,12 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   if (config.env === 'production' && !config.issuer.startsWith('https://')) {
     throw new ConfigError('issuer: must be https:// in production');
   }
+  // CHUCS speaks plain http; in production a TLS proxy stands in front. Without trusting it,
+  // every request looks insecure (cookies lose Secure) and comes from the proxy's address
+  // (throttles would count everyone as one).
+  if (config.env === 'production' && !config.trustProxy) {
+    throw new ConfigError('trustProxy: must be true in production (TRUST_PROXY=true behind the TLS proxy)');
+  }
   // Events carry personal data: plain http only to this machine or a host the operator named.
   for (const [i, webhook] of config.webhooks.entries()) {
     const { protocol, hostname } = new URL(webhook.url);

@@ -25,8 +25,10 @@ test.each([
   expect(() => loadConfig(env)).toThrow(message);
 });
 
-test('production insists on https', () => {
+test('production insists on https, behind a trusted TLS proxy', () => {
   expect(() => loadConfig({ NODE_ENV: 'production', ISSUER: 'http://id.example.com' })).toThrow(/https/);
+  // Behind the TLS proxy it needs: otherwise cookies lose Secure and every client is the proxy.
+  expect(() => loadConfig({ NODE_ENV: 'production', ISSUER: 'https://id.example.com' })).toThrow(/trustProxy: must be true in production/);
 });
 
 test('secrets are redacted when the configuration is logged', () => {
