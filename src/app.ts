@@ -40,6 +40,7 @@ import { createLogoutNotifier } from './oidc/backchannel.ts';
 import { createDevices, type Devices } from './devices/devices.service.ts';
 import { createDeviceRoutes } from './devices/device.routes.ts';
 import { createEventsWorker, type EventsWorker } from './events/webhooks.ts';
+import { sweepDeliveredEvents } from './events/deliveries.repo.ts';
 import { createAdminRoutes } from './admin/admin.routes.ts';
 import { createAdminAuth } from './admin/admin-auth.ts';
 
@@ -148,7 +149,10 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
           const throttles = await sweepThrottles(db, new Date(clock().getTime() - 2 * 86400_000));
           const oneTimeCodes = await sweepCodes(db, clock());
           const upstreamTrips = await federation.sweep();
-          if (tokens + throttles + oneTimeCodes + upstreamTrips > 0) logger.info({ tokens, throttles, oneTimeCodes, upstreamTrips }, 'swept expired rows');
+          const deliveredEvents = await sweepDeliveredEvents(db, new Date(clock().getTime() - config.events.retentionDays * 86400_000));
+          if (tokens + throttles + oneTimeCodes + upstreamTrips + deliveredEvents > 0) {
+            logger.info({ tokens, throttles, oneTimeCodes, upstreamTrips, deliveredEvents }, 'swept expired rows');
+          }
         } catch (err) {
           logger.warn({ err }, 'sweep failed; will retry');
         }

@@ -223,6 +223,11 @@ export const configSchema = z.object({
     /** Wait after the first failed attempt; doubled after each further one, up to retryMaxMs. */
     retryBaseMs: z.number().int().positive(),
     retryMaxMs: z.number().int().positive(),
+    /**
+     * Events every subscriber has received are deleted this many days after they were written
+     * (by the sweep): how far back `chucs events replay` and `events tail` reach.
+     */
+    retentionDays: z.number().int().min(1),
   }),
   requestTimeoutMs: z.number().int().positive(),
   /** PostgreSQL connection limits: what makes requests fail fast while the database is away. */

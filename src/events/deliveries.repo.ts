@@ -55,6 +55,29 @@ export async function fanOut(db: Db, subscribers: readonly Subscription[]): Prom
   });
 }
 
+/** Events deleted per statement by the retention sweep: short transactions on a big table. */
+const SWEEP_BATCH = 10_000;
+
+/**
+ * Retention: deletes events written before `before` that every subscriber has received
+ * (their delivery rows go with them), oldest first, at most `maxBatches` statements of
+ * SWEEP_BATCH rows. An event still waiting for any subscriber is kept however old it is.
+ */
+export async function sweepDeliveredEvents(db: Db, before: Date, maxBatches = 10): Promise<number> {
+  let deleted = 0;
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const { rows } = await db.raw(`delete from events where id in (
+        select e.id from events e
+        where e.created_at < ? and e.fanned_out
+          and not exists (select 1 from event_deliveries d where d.event_id = e.id and d.delivered_at is null)
+        order by e.id limit ?)
+      returning 1`, [before, SWEEP_BATCH]);
+    deleted += rows.length;
+    if (rows.length < SWEEP_BATCH) break;
+  }
+  return deleted;
+}
+
 /**
  * Claims due deliveries (at most one per subscriber and account) for `leaseMs`: the attempt
  * is counted and the row is not due again until the lease ends, so other nodes leave it

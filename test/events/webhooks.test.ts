@@ -3,6 +3,7 @@ import { createRemoteJWKSet, compactVerify } from 'jose';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { startWebhookReceiver, type Received, type WebhookReceiver } from '../support/webhook-receiver.ts';
 import { emitEvent } from '../../src/events/outbox.ts';
+import { sweepDeliveredEvents } from '../../src/events/deliveries.repo.ts';
 
 /**
  * Delivery of the outbox to downstream webhooks, over real sockets: signatures a receiver
@@ -168,4 +169,29 @@ test('no event is lost while the database is away; delivery resumes by itself, a
     away = false;
     client.acquireConnection = acquire;
   }
+});
+
+test('retention deletes old events every subscriber has received, and keeps one still waiting however old', async () => {
+  const db = server.database.db;
+  crm.answer = (r) => (r.body.includes('+8613800138611') ? 500 : 200);
+  const delivered = await server.addUser({ phone: '+8613800138610' });
+  const waiting = await server.addUser({ phone: '+8613800138611' });
+  const recent = await server.addUser({ phone: '+8613800138612' });
+  await crm.waitFor((rs) => rs.some(of(delivered)) && rs.some(of(recent)) && rs.some((r) => of(waiting)(r) && r.status === 500), 'the deliveries');
+  await dw.waitFor((rs) => [delivered, waiting, recent].every((id) => rs.some(of(id))), 'the data platform');
+  await recorded(() => db('event_deliveries').where({ subscriber: 'crm', account_id: delivered }).first());
+  await recorded(() => db('event_deliveries').where({ subscriber: 'data-platform', account_id: waiting }).first());
+  const hundredDaysAgo = new Date(Date.now() - 100 * 86400_000);
+  await db('events').whereIn('account_id', [delivered, waiting]).update({ created_at: hundredDaysAgo });
+
+  expect(await sweepDeliveredEvents(db, new Date(Date.now() - 90 * 86400_000))).toBe(1);
+  expect(await db('events').where({ account_id: delivered })).toEqual([]);
+  expect(await db('event_deliveries').where({ account_id: delivered })).toEqual([]);
+  expect(await db('events').where({ account_id: waiting })).toHaveLength(1);
+  expect(await db('events').where({ account_id: recent })).toHaveLength(1);
+
+  crm.answer = () => 200;
+  await recorded(() => db('event_deliveries').where({ subscriber: 'crm', account_id: waiting }).first());
+  expect(await sweepDeliveredEvents(db, new Date(Date.now() - 90 * 86400_000))).toBe(1);
+  expect(await db('events').where({ account_id: waiting })).toEqual([]);
 });
