@@ -8,6 +8,7 @@ import * as upstreamBinding from './20261125140000_upstream_binding.ts';
 import * as events from './20261125150000_events.ts';
 import * as deviceProof from './20261125160000_device_proof.ts';
 import * as planNodesByCluster from './20261126090000_plan_nodes_by_cluster.ts';
+import * as eventDeliveriesByEvent from './20261127090000_event_deliveries_by_event.ts';
 
 export interface SqlMigration {
   up: readonly string[];
@@ -24,4 +25,5 @@ export const migrations: ReadonlyArray<readonly [name: string, migration: SqlMig
   ['20261125150000_events', events],
   ['20261125160000_device_proof', deviceProof],
   ['20261126090000_plan_nodes_by_cluster', planNodesByCluster],
+  ['20261127090000_event_deliveries_by_event', eventDeliveriesByEvent],
 ];

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { loadConfig, ConfigError, describeConfig } from './config/load.ts';
+import { loadConfig, assertServable, ConfigError, describeConfig } from './config/load.ts';
 import { createLogger } from './logger.ts';
 import { createChucs } from './app.ts';
 import { isDatabaseUnavailable } from './db/unavailable.ts';
@@ -13,6 +13,7 @@ async function main() {
   let config;
   try {
     config = loadConfig();
+    assertServable(config);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`chucs: ${err.message}`);

@@ -7,7 +7,7 @@ import { parseLoginIdentifier } from '../identity/normalise.ts';
 import type { IdentityService } from '../identity/identity.service.ts';
 import type { PasswordHasher } from '../identity/passwords.ts';
 import { PASSWORD_MAX_LENGTH } from '../identity/passwords.ts';
-import type { ThrottleRule } from './throttle.ts';
+import { throttleAddress, type ThrottleRule } from './throttle.ts';
 import { reserveAttempt, clearThrottle, forgiveFailure } from './throttle.repo.ts';
 import { verifyLegacyPassword, upgradeToArgon2 } from './legacy-password.ts';
 import type { SignInObserver } from './sign-in-observer.ts';
@@ -50,7 +50,7 @@ export function createPasswordLogin({ db, identity, hasher, rules, failureFloorM
     // Unparsable input is still throttled under what was typed; NUL cannot be stored in PostgreSQL text.
     const typed = attempt.identifier.trim().slice(0, 256).replaceAll('\u0000', '\uFFFD');
     const idKey = `login:id:${parsed ? `${parsed.kind}:${parsed.value}` : typed}`;
-    const ipKey = `login:ip:${attempt.ip}`;
+    const ipKey = `login:ip:${throttleAddress(attempt.ip)}`;
 
     // Counted as a failure before the password is checked: parallel guesses cannot all pass.
     const decision = await reserveAttempt(db, [{ key: idKey, rule: rules.identifier }, { key: ipKey, rule: rules.ip }], now);

@@ -62,6 +62,10 @@ export async function clearThrottle(db: DbOrTx, key: string): Promise<void> {
   await db('throttles').where({ key }).delete();
 }
 
+/** Old keys go; a key an attempt holds right now is left for the next sweep (no lock waits, no deadlock). */
 export async function sweepThrottles(db: DbOrTx, before: Date): Promise<number> {
-  return db('throttles').where('last_failure_at', '<', before).delete();
+  const { rows } = await db.raw(`delete from throttles where key in (
+      select key from throttles where last_failure_at < ? for update skip locked)
+    returning 1`, [before]);
+  return rows.length;
 }

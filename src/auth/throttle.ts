@@ -32,3 +32,21 @@ export function strictest(decisions: ThrottleDecision[]): ThrottleDecision {
   }
   return worst;
 }
+
+/**
+ * The address a throttle or cap counts: an IPv4 address as it is (also when written as
+ * IPv4-mapped IPv6), an IPv6 address by its /64, the block one subscriber line or host gets.
+ * Counting single IPv6 addresses would give anyone 2^64 fresh addresses to try from.
+ */
+export function throttleAddress(ip: string): string {
+  const address = ip.replace(/%.*$/, '').toLowerCase();
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.split('::') as [string, string | undefined];
+  const groupsOf = (part: string) => (part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const before = groupsOf(head);
+  const after = tail === undefined ? [] : groupsOf(tail);
+  const groups = tail === undefined ? before : [...before, ...Array<string>(Math.max(0, 8 - before.length - after.length)).fill('0'), ...after];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}

@@ -6,6 +6,7 @@ import { AppError, type Locale } from '../errors.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 import type { Channel, CodePurpose, MessageSender } from '../messaging/message.ts';
 import { sendDecision, type SendRules } from './send-rules.ts';
+import { throttleAddress } from '../auth/throttle.ts';
 import { readSendHistory, insertCode, deleteCode, latestCode, spendAttempt, consumeCode, openBreaker } from './codes.repo.ts';
 
 export interface CodeSettings {
@@ -86,15 +87,17 @@ export function createCodes({ db, senders, settings, secret, clock, logger, onSe
       const code = String(randomInt(0, 10 ** CODE_DIGITS)).padStart(CODE_DIGITS, '0');
       // Deciding and recording under locks on the target and the address: parallel requests
       // cannot all read "under the cap" and all send.
+      // An IPv6 client counts by its /64 (throttleAddress): the caps per address hold for it too.
+      const address = throttleAddress(req.ip);
       const { decision, id } = await db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`codes:target:${req.target}`]);
-        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`codes:ip:${req.ip}`]);
-        const decided = sendDecision(await readSendHistory(trx, { ...req, breaker, now }), rules, now);
+        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`codes:ip:${address}`]);
+        const decided = sendDecision(await readSendHistory(trx, { ...req, ip: address, breaker, now }), rules, now);
         if (!decided.allowed) return { decision: decided, id: 0 };
         return {
           decision: decided,
           id: await insertCode(trx, {
-            purpose: req.purpose, channel: req.channel, target: req.target, binding: req.binding, ip: req.ip,
+            purpose: req.purpose, channel: req.channel, target: req.target, binding: req.binding, ip: address,
             codeHash: digest({ ...req, code }).toString('base64url'),
             createdAt: now, expiresAt: new Date(now.getTime() + settings.ttlSeconds * 1000),
           }),

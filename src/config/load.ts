@@ -100,12 +100,6 @@ export function loadConfig(env: Env = process.env, overrides: Record<string, unk
   if (config.env === 'production' && !config.issuer.startsWith('https://')) {
     throw new ConfigError('issuer: must be https:// in production');
   }
-  // CHUCS speaks plain http; in production a TLS proxy stands in front. Without trusting it,
-  // every request looks insecure (cookies lose Secure) and comes from the proxy's address
-  // (throttles would count everyone as one).
-  if (config.env === 'production' && !config.trustProxy) {
-    throw new ConfigError('trustProxy: must be true in production (TRUST_PROXY=true behind the TLS proxy)');
-  }
   // Events carry personal data: plain http only to this machine or a host the operator named.
   for (const [i, webhook] of config.webhooks.entries()) {
     const { protocol, hostname } = new URL(webhook.url);
@@ -134,6 +128,18 @@ function deepFreeze<T>(value: T): Readonly<T> {
 
 /** Config values that are secret, for log redaction. */
 export const SECRET_CONFIG_PATHS = ['cookieKeys', 'encryptionKey', 'databaseUrl', 'messaging.sms.secret', 'messaging.email.password', 'metrics.token'];
+
+/**
+ * What serving HTTP needs beyond a valid configuration (the CLI does not serve). CHUCS speaks
+ * plain http; in production a TLS proxy stands in front. Without trusting it, every request
+ * looks insecure (cookies lose Secure) and comes from the proxy's address (throttles would
+ * count everyone as one).
+ */
+export function assertServable(config: Config): void {
+  if (config.env === 'production' && !config.trustProxy) {
+    throw new ConfigError('trustProxy: must be true in production (TRUST_PROXY=true behind the TLS proxy)');
+  }
+}
 
 export function describeConfig(config: Config): Record<string, unknown> {
   const shown = structuredClone(config) as Record<string, unknown>;

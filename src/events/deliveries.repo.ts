@@ -56,14 +56,14 @@ export async function fanOut(db: Db, subscribers: readonly Subscription[]): Prom
 }
 
 /** Events deleted per statement by the retention sweep: short transactions on a big table. */
-const SWEEP_BATCH = 10_000;
+const SWEEP_BATCH = 2000;
 
 /**
  * Retention: deletes events written before `before` that every subscriber has received
  * (their delivery rows go with them), oldest first, at most `maxBatches` statements of
  * SWEEP_BATCH rows. An event still waiting for any subscriber is kept however old it is.
  */
-export async function sweepDeliveredEvents(db: Db, before: Date, maxBatches = 10): Promise<number> {
+export async function sweepDeliveredEvents(db: Db, before: Date, maxBatches = 50): Promise<number> {
   let deleted = 0;
   for (let batch = 0; batch < maxBatches; batch++) {
     const { rows } = await db.raw(`delete from events where id in (

@@ -72,12 +72,18 @@ function withoutNul<T>(value: T): T {
 
 /**
  * What an upstream said, made storable: PostgreSQL text and jsonb hold no NUL. In a nickname
- * or a claim a NUL is dropped; in the subject or an id it is refused, since dropping it could
- * make two people's ids one.
+ * or a claim a NUL is dropped. Where dropping it could make one person's value another's, it
+ * is not dropped: a subject or an id with a NUL is refused, an email or phone with one is
+ * ignored (as if the upstream had not said it).
  */
 export function storableIdentity(identity: UpstreamIdentity): UpstreamIdentity {
   if ([identity.subject, ...identity.identifiers.map((i) => i.value)].some((v) => v.includes('\u0000'))) {
     throw new AppError('federation.upstream_failed', { detail: `${identity.provider}: NUL in the subject or an id` });
   }
-  return withoutNul(identity);
+  const { email, phone, ...rest } = identity;
+  return withoutNul({
+    ...rest,
+    ...(email && !email.value.includes('\u0000') ? { email } : {}),
+    ...(phone && !phone.value.includes('\u0000') ? { phone } : {}),
+  });
 }

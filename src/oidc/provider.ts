@@ -11,6 +11,7 @@ import { databaseUnavailable } from './adapter.ts';
 import { isDatabaseUnavailable, UNAVAILABLE_RETRY_AFTER_S } from '../db/unavailable.ts';
 import type { PrivateJwks } from './keys.ts';
 import type { GuessLimiter } from '../auth/throttle.repo.ts';
+import { throttleAddress } from '../auth/throttle.ts';
 import { adminResource } from '../admin/admin-scopes.ts';
 import { LOGIN_METHODS, loginMethodsOf, type LoginMethod } from '../clients/clients.service.ts';
 import { deviceProofOf, proofMatches, type Devices, type DeviceFacts } from '../devices/devices.service.ts';
@@ -34,6 +35,9 @@ export interface ProviderDeps {
   /** Device codes typed at /device, counted per client address. */
   userCodeGuesses: GuessLimiter;
 }
+
+/** The device code form's path as oidc-provider's router matches it: any case, a trailing slash or not. */
+const isDeviceForm = (path: string) => /^\/device\/?$/i.test(path);
 
 /** The claim carrying a person's ids in the legacy source a client replaces (an array of strings). */
 export const LEGACY_IDS_CLAIM = 'legacy_user_ids';
@@ -315,7 +319,7 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
   // scripted request) has no form to check against; oidc-provider 9 answers it with a 500
   // (its error page re-renders the form into a session it never saved). Show a fresh form.
   provider.use(async (ctx, next) => {
-    if (ctx.method === 'POST' && ctx.path === '/device' && !ctx.cookies.get(provider.cookieName('session'), { signed: true })) {
+    if (ctx.method === 'POST' && isDeviceForm(ctx.path) && !ctx.cookies.get(provider.cookieName('session'), { signed: true })) {
       ctx.status = 303;
       ctx.redirect(`${config.issuer}/device`);
       return;
@@ -326,9 +330,10 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
   // and is forgiven when it names a live device code: a stranger guessing codes to confirm
   // someone else's TV gets the throttle's handful of tries, the person with the TV no wait.
   provider.use(async (koaCtx, next) => {
-    if (koaCtx.method !== 'POST' || koaCtx.path !== '/device') return next();
+    if (koaCtx.method !== 'POST' || !isDeviceForm(koaCtx.path)) return next();
     const ctx = koaCtx as KoaContextWithOIDC;
-    const decision = await userCodeGuesses.reserve(ctx.ip);
+    const address = throttleAddress(ctx.ip);
+    const decision = await userCodeGuesses.reserve(address);
     if (!decision.allowed) {
       const locale = localeOf(ctx);
       ctx.status = 429;
@@ -337,7 +342,7 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
       return;
     }
     await next();
-    if (ctx.oidc?.entities.DeviceCode) await userCodeGuesses.forgive(ctx.ip);
+    if (ctx.oidc?.entities.DeviceCode) await userCodeGuesses.forgive(address);
   });
   registerAnonymousDeviceGrant(provider, devices);
   provider.on('server_error', (ctx, err) => {
