@@ -107,6 +107,7 @@ export async function createChucs(config: Config, opts: ChucsOptions = {}): Prom
     config, jwks, cookieKeys: secrets.cookieKeys, adapter: createAdapterFactory({ db, clients }), identity, views, logger,
     devices, legacyIdsOf: (accountId, source) => legacyIdsOf(db, accountId, source),
     userCodeGuesses: createGuessLimiter({ db, prefix: 'device:user_code:ip', rule: config.throttle.userCode, clock }),
+    onUserCodeThrottled: () => metrics.userCodeThrottled(),
   });
   const passwordLogin = createPasswordLogin({ db, identity, hasher, rules: config.throttle, failureFloorMs: config.passwordFailureFloorMs, clock, onSignIn: metrics.signIn });
   const messaging = createMessaging(config.messaging, logger);

@@ -34,6 +34,8 @@ export interface ProviderDeps {
   legacyIdsOf: (accountId: string, source: string) => Promise<string[]>;
   /** Device codes typed at /device, counted per client address. */
   userCodeGuesses: GuessLimiter;
+  /** Told of each device code refused by that throttle (metrics); must not throw. */
+  onUserCodeThrottled?: (() => void) | undefined;
 }
 
 /** The device code form's path as oidc-provider's router matches it: any case, a trailing slash or not. */
@@ -91,7 +93,7 @@ function isFirstParty(client: { metadata(): Record<string, unknown> } | undefine
  * oidc-provider configured for CHUCS. Protocol work stays in oidc-provider: this only
  * says where data lives, which features are on, and how pages look.
  */
-export function createProvider({ config, jwks, cookieKeys, adapter, identity, views, logger, devices, legacyIdsOf, userCodeGuesses }: ProviderDeps): Provider {
+export function createProvider({ config, jwks, cookieKeys, adapter, identity, views, logger, devices, legacyIdsOf, userCodeGuesses, onUserCodeThrottled = () => {} }: ProviderDeps): Provider {
   // Themed by the app's brand when the page belongs to one (not the device code input page).
   // oidc-provider does not wait for these pages, so the brand comes from memory.
   const page = (ctx: KoaContextWithOIDC, name: string, title: string, data: Record<string, unknown>) => {
@@ -335,6 +337,7 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
     const address = throttleAddress(ctx.ip);
     const decision = await userCodeGuesses.reserve(address);
     if (!decision.allowed) {
+      onUserCodeThrottled();
       const locale = localeOf(ctx);
       ctx.status = 429;
       ctx.set('retry-after', String(decision.retryAfterSeconds));

@@ -122,6 +122,10 @@ export function createMetrics({ db }: { db?: Db } = {}) {
       codeSends.inc({ channel, outcome });
       throttle(outcome);
     },
+    /** A device code typed at /device refused: its address typed too many wrong ones. */
+    userCodeThrottled() {
+      throttled.inc({ reason: 'device.throttled' });
+    },
     /** The events worker's observer: `subscriber` is the webhook's configured id, never its URL. */
     webhookDelivery(outcome: string, subscriber: string) {
       webhookDeliveries.inc({ subscriber, outcome });

@@ -10,6 +10,7 @@ import { importLegacyFile } from '../../src/merge/import.ts';
 import { startRun, continueRun, type ApplyOptions } from '../../src/merge/apply.ts';
 import { SAMPLE_FILES } from '../merge/samples.ts';
 import { parseMetrics, metricValue } from './metrics-text.ts';
+import { formOn, submission } from '../support/forms.ts';
 
 let server: TestServer;
 let app: { clientId: string; clientSecret?: string };
@@ -21,7 +22,12 @@ const password = 'a long passphrase for metrics';
 beforeAll(async () => {
   server = await startTestServer({
     clock,
-    config: { throttle: { identifier: { freeFailures: 1, baseDelaySeconds: 60, maxDelaySeconds: 600, forgetAfterSeconds: 3600 } } },
+    config: {
+      throttle: {
+        identifier: { freeFailures: 1, baseDelaySeconds: 60, maxDelaySeconds: 600, forgetAfterSeconds: 3600 },
+        userCode: { freeFailures: 1, baseDelaySeconds: 60, maxDelaySeconds: 600, forgetAfterSeconds: 3600 },
+      },
+    },
   });
   app = await server.addClient({ name: '长虹商城', firstParty: true });
   service = await server.addClient({ name: '后台服务', grantTypes: ['client_credentials'] });
@@ -52,6 +58,17 @@ test('a password sign-in, a wrong password and a throttled attempt move the sign
   expect(metricValue(samples, 'chucs_sign_ins_total', { method: 'password', outcome: 'throttled' })).toBe(1);
   expect(metricValue(samples, 'chucs_throttled_requests_total', { reason: 'auth.throttled' })).toBe(1);
   expect(metricValue(samples, 'chucs_http_requests_total', { method: 'POST', route: '/interaction/:uid/login', status: '4xx' })).toBe(2);
+});
+
+test('a device code refused by the /device throttle is counted', async () => {
+  const agent = browser(server.url);
+  const typeWrongCode = async () => {
+    const form = formOn((await agent.get('/device')).text, { id: 'op.deviceInputForm' });
+    return agent.post('/device').type('form').send(submission(form, { typed: { user_code: '0000-0000' } }));
+  };
+  expect((await typeWrongCode()).status).toBe(200); // the page again, saying the code is wrong
+  expect((await typeWrongCode()).status).toBe(429);
+  expect(metricValue((await scrape()).samples, 'chucs_throttled_requests_total', { reason: 'device.throttled' })).toBe(1);
 });
 
 test('a code sent and a resend inside the cooldown are counted by channel and outcome', async () => {
