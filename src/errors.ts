@@ -4,6 +4,9 @@
  */
 export const ERROR_CODES = {
   'request.invalid': [400, '请求无效。', 'The request is invalid.'],
+  'request.method_not_allowed': [405, '不支持这种请求方法。', 'This request method is not supported.'],
+  'request.timeout': [408, '请求没有及时传完，请重试。', 'The request did not arrive in time. Please try again.'],
+  'request.unreadable': [400, '请求内容无法读取。', 'The request body could not be read.'],
   'request.csrf': [403, '页面已过期，请返回重试。', 'This page has expired. Please go back and try again.'],
   'auth.invalid_credentials': [401, '账号或密码不正确。', 'The account or password is incorrect.'],
   'auth.throttled': [429, '尝试次数过多，请稍后再试。', 'Too many attempts. Please try again later.'],

@@ -72,7 +72,8 @@ export function createAccountRoutes(deps: AccountCenterDeps): Router {
   function page(ctx: Context, view: string, titleKey: MessageKey, data: Record<string, unknown> = {}) {
     const locale = localeOf(ctx);
     const signed = ctx.state.signed as Signed | undefined;
-    const done = typeof ctx.query.done === 'string' ? DONE_MESSAGES[ctx.query.done] : undefined;
+    // Own keys only: ?done=__proto__ must find nothing, not Object.prototype.
+    const done = typeof ctx.query.done === 'string' && Object.hasOwn(DONE_MESSAGES, ctx.query.done) ? DONE_MESSAGES[ctx.query.done] : undefined;
     const dateFormat = new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Shanghai' });
     ctx.set('cache-control', 'no-store');
     ctx.type = 'html';

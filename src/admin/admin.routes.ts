@@ -1,6 +1,8 @@
 import Router from '@koa/router';
+import { unstorableIn } from '../storable-text.ts';
+import { readableBody } from '../http/form-body.ts';
 import { bodyParser } from '@koa/bodyparser';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import type { Db } from '../db/database.ts';
 import { AppError } from '../errors.ts';
@@ -194,10 +196,14 @@ export function createAdminRoutes(deps: AdminDeps): Router {
   const routes = adminRoutes(deps);
   const document = openApiDocument(routes, deps.issuer);
   router.get('/openapi.json', (ctx) => { ctx.body = document; });
-  router.use(bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }));
-  // PostgreSQL text cannot hold NUL: refuse it here, with a reason, rather than fail in a query.
+  router.use(readableBody(bodyParser({ enableTypes: ['json'], jsonLimit: '64kb', encoding: 'utf-8' }) as unknown as Middleware));
+  // PostgreSQL cannot hold a NUL or half an emoji: refuse them here, with a reason, rather
+  // than fail in a query; so is a body nested past any sane document (it is walked, not
+  // stringified, so no depth overflows the stack).
   router.use(async (ctx, next) => {
-    if (/%00/.test(ctx.url) || JSON.stringify(ctx.request.body ?? null).includes('\\u0000')) throw new AppError('request.invalid', { detail: 'NUL characters are not accepted' });
+    if (/%00/.test(ctx.url)) throw new AppError('request.invalid', { detail: 'NUL characters are not accepted' });
+    const unstorable = unstorableIn(ctx.request.body ?? null);
+    if (unstorable) throw new AppError('request.invalid', { detail: `the body holds ${unstorable}` });
     await next();
   });
 

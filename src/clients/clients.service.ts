@@ -201,6 +201,7 @@ export function createClientsService({ db, secretBox, validate, cacheSeconds = 0
         ...(upstreams ? { upstreams } : {}), ...(adminScopes.length ? { adminScopes } : {}), ...changes,
       };
       const c = parse(merged as NewClient); // stored values came through the same schema
+      if (changes.brand !== undefined && !(await findBrandRow(db, c.brand))) throw new AppError('brands.not_found', { detail: c.brand });
       if (c.public !== current.public) throw new AppError('clients.invalid', { detail: 'a client cannot change between public and confidential' });
       const next = await rowOf(clientId, row.secret_enc ? secretBox.open(row.secret_enc) : undefined, c);
       cache.delete(clientId);

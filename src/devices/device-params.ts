@@ -1,3 +1,4 @@
+import { truncate } from '../storable-text.ts';
 import { normaliseMac } from '../identity/normalise.ts';
 import type { DeviceFacts } from './devices.service.ts';
 
@@ -20,7 +21,7 @@ function label(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   // No control or format characters (right-to-left overrides, zero-width spaces): what the
   // person reads on the confirm page is what the device sent, visibly.
-  const text = value.normalize('NFKC').replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, 64);
+  const text = truncate(value.normalize('NFKC').replace(/[\p{Cc}\p{Cf}]/gu, '').trim(), 64);
   return text.length > 0 ? text : undefined;
 }
 

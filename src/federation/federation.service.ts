@@ -11,6 +11,7 @@ import { accountIdsByIdentifier, type NewIdentifier } from '../identity/identifi
 import type { Profile } from '../identity/accounts.repo.ts';
 import type { UpstreamSettings } from '../config/schema.ts';
 import { storableIdentity, type UpstreamIdentity, type UpstreamProvider } from './upstream.ts';
+import { truncate } from '../storable-text.ts';
 import { decideLink, type LinkChoice, type LinkDecision } from './link-decision.ts';
 
 /** Minutes a person has between leaving for the upstream and finishing the sign-in here. */
@@ -117,9 +118,9 @@ export function createFederation({ db, providers, settings, identity, secretBox,
 
   function profileOf(id: UpstreamIdentity): Profile {
     const p: Profile = {};
-    if (id.profile.nickname) p.nickname = id.profile.nickname.slice(0, 32);
-    if (id.profile.name) p.name = id.profile.name.slice(0, 64);
-    if (id.profile.picture?.startsWith('https://')) p.picture = id.profile.picture.slice(0, 2048);
+    if (id.profile.nickname) p.nickname = truncate(id.profile.nickname, 32);
+    if (id.profile.name) p.name = truncate(id.profile.name, 64);
+    if (id.profile.picture?.startsWith('https://')) p.picture = truncate(id.profile.picture, 2048);
     if (id.profile.gender) p.gender = id.profile.gender;
     return p;
   }

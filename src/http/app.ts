@@ -6,7 +6,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.ts';
 import type { Views } from './views.ts';
-import { requestLogging, errorPages, requestDeadline } from './middleware.ts';
+import { requestLogging, errorPages, requestDeadline, wellFormedRequest } from './middleware.ts';
 import { requestMetrics } from './metrics.routes.ts';
 import type { Metrics } from '../ops/metrics.ts';
 
@@ -50,6 +50,7 @@ export function createHttpApp({ config, logger, views, provider, cookieKeys, rou
     crossOriginResourcePolicy: false, // JWKS, discovery and userinfo are read across origins
   }));
   app.use(errorPages(logger, views));
+  app.use(wellFormedRequest());
   app.use(requestDeadline(config.requestTimeoutMs, logger));
   for (const router of routers) app.use(router.routes()).use(router.allowedMethods());
   app.use(mount(provider as unknown as Koa));

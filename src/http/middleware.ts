@@ -80,10 +80,34 @@ export function requestDeadline(ms: number, logger: Logger): Middleware {
     try {
       if (await Promise.race([work, late]) === 'late') {
         work.catch((err) => logger.debug({ err, requestId: ctx.state.requestId }, 'request failed after its deadline'));
+        // A body that never finished arriving is the client's doing (408), not an outage.
+        if (!ctx.req.complete) throw new AppError('request.timeout', { detail: `the request body did not arrive within ${ms} ms` });
         throw new AppError('service.unavailable', { retryAfter: UNAVAILABLE_RETRY_AFTER_S, detail: `no answer within ${ms} ms` });
       }
     } finally {
       clearTimeout(timer);
     }
+  };
+}
+
+/** The methods anything here answers; others get 405, not 501 (a malformed request is a 4xx). */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Health checks may come without a Host header (HTTP/1.0 probes); nothing else may. */
+const HOSTLESS_PATHS = new Set(['/healthz', '/readyz']);
+
+/**
+ * Refuses, with a 400 or 405, what would otherwise fail deep inside oidc-provider as a 500:
+ * an unknown method, and a Host (or, behind a trusted proxy, X-Forwarded-Host or
+ * X-Forwarded-Proto) no URL can be built from. Runs inside errorPages.
+ */
+export function wellFormedRequest(): Middleware {
+  return (ctx, next) => {
+    if (!KNOWN_METHODS.has(ctx.method)) throw new AppError('request.method_not_allowed', { detail: ctx.method });
+    if (ctx.protocol !== 'http' && ctx.protocol !== 'https') throw new AppError('request.invalid', { detail: 'malformed X-Forwarded-Proto' });
+    if (ctx.host === '' ? !HOSTLESS_PATHS.has(ctx.path) : !URL.canParse(`${ctx.protocol}://${ctx.host}`)) {
+      throw new AppError('request.invalid', { detail: 'missing or malformed Host (or X-Forwarded-Host)' });
+    }
+    return next();
   };
 }

@@ -174,6 +174,9 @@ const MESSAGES = {
 export type MessageKey = keyof typeof MESSAGES;
 
 export function t(locale: Locale, key: MessageKey, vars: Record<string, string> = {}): string {
+  // Pages build some keys from data ('activity.' + an audit action): one without a message
+  // shows as its key, never as a server error.
+  if (!Object.hasOwn(MESSAGES, key)) return key;
   const [zh, en] = MESSAGES[key];
   return (locale === 'en' ? en : zh).replace(/\{(\w+)\}/g, (_, name: string) => vars[name] ?? '');
 }

@@ -2,6 +2,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Db } from '../db/database.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { ClientsService } from '../clients/clients.service.ts';
+import { isStorable, unstorableIn } from '../storable-text.ts';
 
 /**
  * oidc-provider's storage in one table (`oidc_models`), with the lookup fields as real
@@ -16,7 +17,7 @@ const epoch = (d: Date | string) => Math.floor(new Date(d).getTime() / 1000);
  * Ids, codes and client ids reach us from requests. PostgreSQL text cannot hold NUL: such a
  * value can match no row, and sending it would fail the query (a 500 instead of invalid_grant).
  */
-const canBeStored = (value: string) => !value.includes('\u0000');
+const canBeStored = isStorable;
 
 export function createAdapterFactory({ db, clients }: { db: Db; clients: ClientsService }) {
   return function adapterFor(model: string): Adapter {
@@ -72,6 +73,10 @@ function modelAdapter(db: Db, model: string): Adapter {
 
   return {
     async upsert(id, payload, expiresIn) {
+      // Payloads carry request parameters as sent (state, nonce, login_hint, claims, what a
+      // device says of itself): one jsonb cannot hold is the request's fault, a 400.
+      const unstorable = unstorableIn(payload);
+      if (unstorable) throw new errors.InvalidRequest(`the request holds ${unstorable}`);
       const row = {
         model,
         id,

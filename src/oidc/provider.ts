@@ -319,9 +319,11 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
   });
   // A POST of the device code form without a session cookie (cookies blocked, a forged or
   // scripted request) has no form to check against; oidc-provider 9 answers it with a 500
-  // (its error page re-renders the form into a session it never saved). Show a fresh form.
+  // (its error page re-renders the form into a session it never saved). So does a GET of
+  // /device/<anything> (its resume route) without one. Show a fresh form.
   provider.use(async (ctx, next) => {
-    if (ctx.method === 'POST' && isDeviceForm(ctx.path) && !ctx.cookies.get(provider.cookieName('session'), { signed: true })) {
+    const sessionless = !ctx.cookies.get(provider.cookieName('session'), { signed: true });
+    if (sessionless && ((ctx.method === 'POST' && isDeviceForm(ctx.path)) || (ctx.method === 'GET' && /^\/device\/[^/]+\/?$/i.test(ctx.path)))) {
       ctx.status = 303;
       ctx.redirect(`${config.issuer}/device`);
       return;

@@ -309,6 +309,7 @@ test('a NUL in any field is refused with a reason, never a server error', async 
     expect(alertOf(res.text)).toContain('请求无效');
   }
   expect((await server.chucs.identity.getAccount(accountId))!.profile.name).toBeUndefined();
+  for (const done of ['__proto__', 'constructor', 'toString']) expect([done, (await agent.get(`/account?done=${done}`)).status]).toEqual([done, 200]);
 });
 
 test('sign out everywhere and revoking an app tell the apps by back-channel logout', async () => {

@@ -230,6 +230,19 @@ test('NUL characters, impossible dates and refused undos are 4xx with a reason, 
   expect(undo.body.reason).toBeTruthy();
 });
 
+test('half an emoji, a body nested 5,000 deep, a body that is not the gzip it says, and an unknown brand are 4xx too', async () => {
+  const auth = `Bearer ${await token()}`;
+  const app = (await api().post('/admin/api/clients').set('authorization', auth).send({ name: '长虹小店', redirectUris: ['https://shop.example/cb'] })).body;
+  const surrogate = await api().patch(`/admin/api/clients/${app.clientId}`).set('authorization', auth).type('json').send('{"name":"\\ud800"}');
+  expect([surrogate.status, surrogate.body.reason]).toEqual([400, 'the body holds a NUL or an unpaired surrogate']);
+  const deep = await api().post('/admin/api/brands').set('authorization', auth).type('json').send(`${'['.repeat(5000)}${']'.repeat(5000)}`);
+  expect([deep.status, deep.body.reason]).toEqual([400, 'the body holds nesting deeper than 32']);
+  const notGzip = await api().post('/admin/api/clients').set('authorization', auth).set('content-encoding', 'gzip').type('json').send('{"name":"x"}');
+  expect([notGzip.status, notGzip.body.error]).toEqual([400, 'request.unreadable']);
+  const unknownBrand = await api().patch(`/admin/api/clients/${app.clientId}`).set('authorization', auth).send({ brand: 'nope' });
+  expect([unknownBrand.status, unknownBrand.body.error]).toEqual([404, 'brands.not_found']);
+});
+
 test('after erasure, undoing a merge run that had touched the account brings nothing back', async () => {
   const id = await server.addUser({ phone: '+8613800138904', email: 'journal@example.com', password: 'correct horse battery staple' });
   const [run] = await server.database.db('merge_runs').insert({ status: 'applied', counts: {}, created_by: 'test', finished_at: new Date() }).returning('id');

@@ -133,6 +133,9 @@ test('a NUL in what an upstream says is dropped from a nickname and refused in a
   wechat.signInAs({ ...wechatPerson('nul', 'oUnion-nul'), nickname: '微信\u0000用户' });
   const claims = await createNew(await viaUpstream('wechat'));
   expect((await accountOf(claims.sub))!.profile.nickname).toBe('微信用户');
+  // A nickname cut to 32 characters keeps its last emoji whole.
+  wechat.signInAs({ ...wechatPerson('emoji', 'oUnion-emoji'), nickname: `${'微'.repeat(31)}😀😀` });
+  expect((await accountOf((await createNew(await viaUpstream('wechat'))).sub))!.profile.nickname).toBe(`${'微'.repeat(31)}😀`);
 
   wechat.signInAs(wechatPerson('bad\u0000id'));
   const refused = await viaUpstream('wechat');
