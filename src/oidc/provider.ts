@@ -323,7 +323,7 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
   // /device/<anything> (its resume route) without one. Show a fresh form.
   provider.use(async (ctx, next) => {
     const sessionless = !ctx.cookies.get(provider.cookieName('session'), { signed: true });
-    if (sessionless && ((ctx.method === 'POST' && isDeviceForm(ctx.path)) || (ctx.method === 'GET' && /^\/device\/[^/]+\/?$/i.test(ctx.path)))) {
+    if (sessionless && ((ctx.method === 'POST' && isDeviceForm(ctx.path)) || ((ctx.method === 'GET' || ctx.method === 'HEAD') && /^\/device\/[^/]+\/?$/i.test(ctx.path)))) {
       ctx.status = 303;
       ctx.redirect(`${config.issuer}/device`);
       return;

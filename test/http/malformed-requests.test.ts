@@ -61,6 +61,7 @@ test('/device/<anything> without a session shows a fresh code form instead of a 
   for (const path of ['/device/x', '/device/auth', '/device/%00']) {
     const res = await request(server.url).get(path);
     expect([path, res.status, res.headers.location]).toEqual([path, 303, `${server.url}/device`]);
+    expect([path, (await request(server.url).head(path)).status]).toEqual([path, 303]);
   }
 });
 
