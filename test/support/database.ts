@@ -58,5 +58,14 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const pglite = await PGlite.create({ loadDataDir: await pgliteTemplate() });
   const db = await openDatabase({ pglite });
-  return { db, kind: 'pglite', drop: () => db.destroy() };
+  return {
+    db, kind: 'pglite',
+    async drop() {
+      await db.destroy();
+      // Closed here when no query ever opened a connection (knex-pglite closes it with its
+      // last one): a PGlite that never ran a query keeps a timer armed, and the test file
+      // then never exits when run alone (test/codes/codes.test.ts did not).
+      if (!pglite.closed) await pglite.close();
+    },
+  };
 }
