@@ -86,7 +86,8 @@ export function createPasswordLogin({ db, identity, hasher, rules, failureFloorM
       throw new AppError('auth.account_locked', { detail: `account ${accountId} is ${account?.status}` });
     }
     await clearThrottle(db, idKey);
-    await forgiveFailure(db, ipKey); // the address keeps its earlier failures, not this success
+    // The address keeps its earlier failures and their time, not this success.
+    if (decision.reservation) await forgiveFailure(db, ipKey, decision.reservation);
     await upgradeToArgon2(db, hasher, accountId, attempt.password, viaLegacy);
     await recordAudit(db, {
       actor: `account:${accountId}`, action: 'login.succeeded', subject: accountId, ip: attempt.ip, userAgent: attempt.userAgent,

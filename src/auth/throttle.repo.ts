@@ -18,44 +18,57 @@ export async function recordFailure(db: DbOrTx, key: string, now: Date, forgetAf
     });
 }
 
+/** What a reservation counted, so that a success can take it back exactly (forgiveFailure). */
+export interface Reservation { at: Date; before: ReadonlyMap<string, ThrottleState | undefined> }
+
 /**
  * Decides whether an attempt may go ahead under every key's rule and, if it may, counts it as
  * a failure at once, all under a lock per key: of many attempts sent together, only as many
  * as the rules allow go ahead, whatever their checks cost. A success then takes its count
- * back (clearThrottle, forgiveFailure).
+ * back (clearThrottle, or forgiveFailure with the reservation).
  */
-export async function reserveAttempt(db: Db, keys: ReadonlyArray<{ key: string; rule: ThrottleRule }>, now: Date): Promise<ThrottleDecision> {
+export async function reserveAttempt(
+  db: Db, keys: ReadonlyArray<{ key: string; rule: ThrottleRule }>, now: Date,
+): Promise<ThrottleDecision & { reservation?: Reservation }> {
   const ordered = [...keys].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)); // one lock order: no deadlock
   return db.transaction(async (trx) => {
     for (const { key } of ordered) await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`throttle:${key}`]);
-    const decisions: ThrottleDecision[] = [];
-    for (const { key, rule } of ordered) decisions.push(throttleDecision(await readThrottle(trx, key), rule, now));
-    const decision = strictest(decisions);
-    if (decision.allowed) {
-      for (const { key, rule } of ordered) await recordFailure(trx, key, now, rule.forgetAfterSeconds);
-    }
-    return decision;
+    const before = new Map<string, ThrottleState | undefined>();
+    for (const { key } of ordered) before.set(key, await readThrottle(trx, key));
+    const decision = strictest(ordered.map(({ key, rule }) => throttleDecision(before.get(key), rule, now)));
+    if (!decision.allowed) return decision;
+    for (const { key, rule } of ordered) await recordFailure(trx, key, now, rule.forgetAfterSeconds);
+    return { ...decision, reservation: { at: now, before } };
   });
+}
+
+/**
+ * Takes back what a reservation counted against `key` (the attempt succeeded). If nothing
+ * has counted against the key since, it is as it was before, its time of last failure too
+ * (a success must not restart the key's quiet period); otherwise it loses one failure.
+ */
+export async function forgiveFailure(db: DbOrTx, key: string, reservation: Reservation): Promise<void> {
+  const before = reservation.before.get(key);
+  const untouched = db('throttles').where({ key, last_failure_at: reservation.at });
+  const restored = before
+    ? await untouched.clone().update({ failures: before.failures, last_failure_at: before.lastFailureAt })
+    : await untouched.clone().delete();
+  if (restored === 0) await db('throttles').where({ key }).where('failures', '>', 0).decrement('failures', 1);
 }
 
 export interface GuessLimiter {
   /** Counts a guess by `who` before it is checked; refused past the rule. */
-  reserve(who: string): Promise<ThrottleDecision>;
+  reserve(who: string): Promise<ThrottleDecision & { reservation?: Reservation }>;
   /** The guess was right: it does not count. */
-  forgive(who: string): Promise<void>;
+  forgive(who: string, reservation: Reservation): Promise<void>;
 }
 
 /** reserveAttempt and forgiveFailure for one kind of guess, keyed `<prefix>:<who>`. */
 export function createGuessLimiter({ db, prefix, rule, clock }: { db: Db; prefix: string; rule: ThrottleRule; clock: () => Date }): GuessLimiter {
   return {
     reserve: (who) => reserveAttempt(db, [{ key: `${prefix}:${who}`, rule }], clock()),
-    forgive: (who) => forgiveFailure(db, `${prefix}:${who}`),
+    forgive: (who, reservation) => forgiveFailure(db, `${prefix}:${who}`, reservation),
   };
-}
-
-/** Takes back one counted failure (an attempt reserved by reserveAttempt that succeeded). */
-export async function forgiveFailure(db: DbOrTx, key: string): Promise<void> {
-  await db('throttles').where({ key }).where('failures', '>', 0).decrement('failures', 1);
 }
 
 export async function clearThrottle(db: DbOrTx, key: string): Promise<void> {

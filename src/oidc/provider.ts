@@ -347,7 +347,7 @@ export function createProvider({ config, jwks, cookieKeys, adapter, identity, vi
       return;
     }
     await next();
-    if (ctx.oidc?.entities.DeviceCode) await userCodeGuesses.forgive(address);
+    if (ctx.oidc?.entities.DeviceCode && decision.reservation) await userCodeGuesses.forgive(address, decision.reservation);
   });
   registerAnonymousDeviceGrant(provider, devices);
   provider.on('server_error', (ctx, err) => {

@@ -3,7 +3,7 @@ import bcrypt from 'bcryptjs';
 import { createPasswordLogin } from '../../src/auth/password-login.ts';
 import { createIdentityService } from '../../src/identity/identity.service.ts';
 import { createPasswordHasher, type PasswordHasher } from '../../src/identity/passwords.ts';
-import { readThrottle } from '../../src/auth/throttle.repo.ts';
+import { readThrottle, reserveAttempt, forgiveFailure } from '../../src/auth/throttle.repo.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 // Counts argon2id verifications: "an unknown identifier costs one verification too" is
@@ -130,10 +130,26 @@ test('guesses sent all at once get no more tries than guesses sent one by one', 
   expect((await readThrottle(database.db, 'login:id:phone:+8613600136000'))?.failures).toBe(3);
 });
 
-test('a success is not counted against its address', async () => {
+test('a success is not counted against its address, nor does it restart the address\'s quiet period', async () => {
   await database.db('throttles').delete();
   await expect(login({ identifier: '13600136000', password: 'wrong', ip: '10.0.0.8' })).rejects.toBeDefined();
+  const afterFailure = await readThrottle(database.db, 'login:ip:10.0.0.8');
+  await new Promise((resolve) => setTimeout(resolve, 20)); // the successes come strictly later
   await login({ identifier: '13600136000', password, ip: '10.0.0.8' });
   await login({ identifier: '13600136000', password, ip: '10.0.0.8' });
-  expect((await readThrottle(database.db, 'login:ip:10.0.0.8'))?.failures).toBe(1);
+  expect(await readThrottle(database.db, 'login:ip:10.0.0.8')).toEqual(afterFailure);
+  // An address with no failure before keeps none.
+  await login({ identifier: '13600136000', password, ip: '10.0.0.9' });
+  expect(await readThrottle(database.db, 'login:ip:10.0.0.9')).toBeUndefined();
+});
+
+test('a success forgiven after someone else failed on the same address takes back only its own count', async () => {
+  await database.db('throttles').delete();
+  const rule = rules.ip;
+  const t0 = new Date('2026-11-25T08:00:00Z');
+  const mine = await reserveAttempt(database.db, [{ key: 'k', rule }], t0);
+  const theirs = await reserveAttempt(database.db, [{ key: 'k', rule }], new Date(t0.getTime() + 1000));
+  expect(theirs.allowed).toBe(true);
+  await forgiveFailure(database.db, 'k', mine.reservation!);
+  expect(await readThrottle(database.db, 'k')).toEqual({ failures: 1, lastFailureAt: new Date(t0.getTime() + 1000) });
 });
