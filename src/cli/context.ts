@@ -1,3 +1,5 @@
+import path from 'node:path';
+import os from 'node:os';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../logger.ts';
 import type { Chucs } from '../app.ts';
@@ -36,5 +38,21 @@ export async function withDatabase<T>(fn: (ctx: { db: Db; config: Readonly<Confi
 }
 
 export function operator(): string {
-  return `cli:${process.env.SUDO_USER ?? process.env.USER ?? 'unknown'}`;
+  return `cli:${process.env.SUDO_USER ?? process.env.USER ?? process.env.LOGNAME ?? loginName() ?? 'unknown'}`;
+}
+
+function loginName(): string | undefined {
+  try {
+    return os.userInfo().username || undefined;
+  } catch {
+    return undefined; // a uid without a passwd entry (some containers)
+  }
+}
+
+/**
+ * A path the operator typed, taken from the folder they typed it in: `npm run chucs` starts
+ * the CLI in the project folder and says where it was started in INIT_CWD.
+ */
+export function operatorPath(file: string): string {
+  return path.resolve(process.env.INIT_CWD ?? process.cwd(), file);
 }

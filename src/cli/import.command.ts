@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { withDatabase, operator } from './context.ts';
+import { withDatabase, operator, operatorPath } from './context.ts';
 import type { Output } from './output.ts';
 import { progressBar } from './progress.ts';
 import { UsageError } from './usage-error.ts';
@@ -24,17 +24,29 @@ export function describeImport(s: ImportSummary): string {
 export function registerImport(program: Command, out: () => Output) {
   program.command('import')
     .description('import a legacy export: crm, bbs, cloud or mall, or any other center with --mapping')
+    .usage('<crm|bbs|cloud|mall> <file>  |  --mapping <mapping.json> <file>')
     .argument('[source]', 'crm | bbs | cloud | mall (omit with --mapping)')
-    .argument('<file>', 'the export file')
+    .argument('[file]', 'the export file')
     .option('--mapping <file>', 'a mapping file describing another user center\'s export (JSON)')
     .option('--rejects <file>', 'where to write rejected rows (default: <file name>.rejects.csv in the current folder)')
-    .action(async (sourceName: string | undefined, file: string, o) => {
-      const source = o.mapping ? loadMappingSource(o.mapping) : BUILT_IN_SOURCES[sourceName ?? ''];
+    .action(async (first: string | undefined, second: string | undefined, o) => {
+      // With --mapping the only argument is the file; otherwise a source name, then the file.
+      if (o.mapping && second !== undefined) throw new UsageError('give either a source name or --mapping, not both');
+      const [sourceName, typed] = o.mapping ? [undefined, first] : [first, second];
+      if (typed === undefined) throw new UsageError(o.mapping ? 'which file? chucs import --mapping <mapping.json> <file>' : 'which file? chucs import <crm|bbs|cloud|mall> <file>');
+      const source = o.mapping ? loadMappingSource(operatorPath(o.mapping)) : BUILT_IN_SOURCES[sourceName ?? ''];
       if (!source) throw new UsageError(`unknown source "${sourceName}": use crm, bbs, cloud or mall, or --mapping <file>`);
-      if (o.mapping && sourceName) throw new UsageError('give either a source name or --mapping, not both');
+      const file = operatorPath(typed);
       let size: number;
-      try { size = statSync(file).size; } catch { throw new UsageError(`cannot read ${file}`); }
-      const rejectsFile = o.rejects ?? path.join(process.cwd(), `${path.basename(file)}.rejects.csv`);
+      try {
+        const stat = statSync(file);
+        if (!stat.isFile()) throw new UsageError(`${file} is not a file`);
+        size = stat.size;
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        throw new UsageError(`cannot read ${file}`);
+      }
+      const rejectsFile = operatorPath(o.rejects ?? `${path.basename(file)}.rejects.csv`);
       const bar = progressBar(`importing ${source.name}`, 'bytes', size);
       const summary = await withDatabase((c) => importLegacyFile({
         db: c.db, source, file, rejectsFile, actor: operator(),

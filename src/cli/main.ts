@@ -33,6 +33,20 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
+// Ctrl-C (or a TERM from a scheduler) in the middle of an import or a merge run: what was
+// committed stays, and running the same command again goes on from there. Say so, then stop
+// as a shell expects (128 + the signal's number).
+let finished = false;
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    if (!finished) {
+      process.stderr.write(`\nchucs: interrupted (${signal}). What was committed stays: run the same command again to go on `
+        + '(merge apply resumes its run from the checkpoint; an import run again leaves the rows it already has unchanged).\n');
+    }
+    process.exit(code);
+  });
+}
+
 const program = new Command('chucs')
   .description('CHUCS, the Changhong unified user center: operator commands')
   .option('--json', 'print results as JSON (for scripts)', false)
@@ -55,7 +69,9 @@ registerEvents(program, out);
 
 try {
   await program.parseAsync(process.argv);
+  finished = true; // what follows is closing the database: a signal now interrupts nothing
 } catch (err) {
+  finished = true;
   if (err instanceof CommanderError) {
     process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
   }

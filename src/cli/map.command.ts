@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { withDatabase } from './context.ts';
+import { withDatabase, operatorPath } from './context.ts';
 import type { Output } from './output.ts';
 import { exportLegacyMap } from '../merge/map-export.ts';
 
@@ -11,12 +11,13 @@ export function registerMap(program: Command, out: () => Output) {
     .description('write source,source_id,account_id for every imported record (standard output, or --out)')
     .option('--out <file>', 'write to a file instead')
     .action(async (o) => {
-      const target = o.out ? createWriteStream(o.out) : process.stdout;
+      const file = o.out ? operatorPath(o.out) : undefined;
+      const target = file ? createWriteStream(file) : process.stdout;
       const rows = await withDatabase((c) => exportLegacyMap(c.db, target));
-      if (o.out) {
+      if (file) {
         target.end();
         await once(target, 'finish');
-        out().result({ rows, file: o.out }, () => `${rows} records written to ${o.out}`);
+        out().result({ rows, file }, () => `${rows} records written to ${file}`);
       }
     });
 }

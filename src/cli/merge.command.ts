@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.ts';
-import { withDatabase, operator } from './context.ts';
+import { withDatabase, operator, operatorPath } from './context.ts';
 import { table, type Output } from './output.ts';
 import { progressBar, stepLogger } from './progress.ts';
 import { confirm } from './confirm.ts';
@@ -46,15 +46,19 @@ export function registerMerge(program: Command, out: () => Output) {
     .description('dry run: what a merge would do, and why; changes no account, stores the plan for merge apply')
     .option('--out <file>', 'also write the report as JSON')
     .action(async (o) => {
-      const { planId, report } = await withDatabase((c) => savePlan(c.db, {
-        maxRecordsPerValue: c.config.merge.maxRecordsPerValue, actor: operator(), onPlanStep: stepLogger(!out().json),
-      }));
-      if (o.out) writeFileSync(o.out, `${JSON.stringify(report, null, 2)}\n`);
+      const { planId, report, interrupted } = await withDatabase(async (c) => {
+        const unfinished = await unfinishedRun(c.db);
+        const saved = await savePlan(c.db, { maxRecordsPerValue: c.config.merge.maxRecordsPerValue, actor: operator(), onPlanStep: stepLogger(!out().json) });
+        return { ...saved, interrupted: unfinished };
+      });
+      if (o.out) writeFileSync(operatorPath(o.out), `${JSON.stringify(report, null, 2)}\n`);
       out().result({ ...report, planId }, () => [
         describePlan(report),
-        ...(o.out ? [`report written to ${o.out}`] : []),
+        ...(o.out ? [`report written to ${operatorPath(o.out)}`] : []),
         `stored as plan ${planId}; apply it with: chucs merge apply --expect ${report.fingerprint}`,
         '  (if anything it read changes first, apply plans again and applies only if the plan is still the same)',
+        ...(interrupted ? [`warning: merge run ${interrupted.id} was interrupted half-way, and this plan counts what it had applied; `
+          + `finish it first with "chucs merge apply --expect ${interrupted.fingerprint}", then plan again`] : []),
       ].join('\n'));
     });
 
@@ -65,8 +69,10 @@ export function registerMerge(program: Command, out: () => Output) {
     .action(async (o) => {
       const result = await withDatabase(async (c) => {
         const opts = applyOptions(c.config, { ...o, quiet: out().json });
-        // What the operator approves is exactly what is stored and applied.
-        const confirmPlan = async (report: PlanReport) => {
+        // What the operator approves is exactly what is stored and applied. Naming the reviewed
+        // plan's fingerprint (--expect) is that approval, as applying a saved Terraform plan is:
+        // only a plan nobody has seen yet is shown and asked about.
+        const confirmPlan = o.expect ? undefined : async (report: PlanReport) => {
           out().info(describePlan(report));
           return confirm('Apply this plan?', o.yes);
         };
@@ -74,6 +80,10 @@ export function registerMerge(program: Command, out: () => Output) {
         let runId: number;
         if (unfinished) {
           runId = Number(unfinished.id);
+          if (o.expect && o.expect !== unfinished.fingerprint) {
+            throw new RefusedError(`merge run ${runId} (plan ${unfinished.fingerprint}) was interrupted and must finish first: `
+              + `resume it with "chucs merge apply --expect ${unfinished.fingerprint}" (or undo it), then plan again; nothing was applied`);
+          }
           out().info(`merge run ${runId} was interrupted: resuming it from its checkpoint`);
         } else {
           const saved = o.expect ? await startSavedRun(c.db, { ...opts, expectFingerprint: o.expect, confirm: confirmPlan }) : undefined;
@@ -138,9 +148,11 @@ export function registerMerge(program: Command, out: () => Output) {
     .option('--join', 'the records are one person', false)
     .option('--note <text>', 'why, for the audit log')
     .action(async (conflict: string, o) => {
+      const conflictId = Number(conflict);
+      if (!Number.isSafeInteger(conflictId) || conflictId <= 0) throw new UsageError(`"${conflict}" is not a conflict number (see chucs merge conflicts)`);
       if (Boolean(o.split) === o.join) throw new UsageError('give either --split groups or --join');
       const groups = (o.split ?? []).map((g: string) => g.split(',').map((x) => x.trim()).filter(Boolean));
-      const result = await withDatabase((c) => resolveConflict(c.db, { conflictId: Number(conflict), kind: o.join ? 'join' : 'split', groups, actor: operator(), note: o.note }));
+      const result = await withDatabase((c) => resolveConflict(c.db, { conflictId, kind: o.join ? 'join' : 'split', groups, actor: operator(), note: o.note }));
       out().result(result, () => `conflict ${conflict} resolved (${o.join ? 'join' : 'split'}): the next "chucs merge apply" follows it`);
     });
 }

@@ -59,8 +59,8 @@ export class NotConfirmed extends Error {
 /** Planning and finishing a run take this lock alone; batches share it (so none runs while a run is planned). */
 const APPLY_LOCK = 7_402_193;
 
-export async function unfinishedRun(db: Db): Promise<{ id: number } | undefined> {
-  return db('merge_runs').where({ status: 'applying' }).orderBy('id').first('id');
+export async function unfinishedRun(db: Db): Promise<{ id: number; fingerprint: string } | undefined> {
+  return db('merge_runs').where({ status: 'applying' }).orderBy('id').first('id', 'fingerprint');
 }
 
 /**
@@ -101,7 +101,7 @@ export async function startSavedRun(db: Db, o: ApplyOptions & { expectFingerprin
     const runId = Number(saved.id);
     if (saved.plan.maxRecordsPerValue !== o.maxRecordsPerValue || saved.plan.inputs !== await planInputsDigest(trx, o)) return { stale: runId };
     const report = saved.report as PlanReport;
-    if (o.confirm && !(await o.confirm(report))) throw new NotConfirmed('not applied: the plan was not confirmed');
+    if (o.confirm && !(await o.confirm(report))) throw new NotConfirmed('not applied: the plan was not confirmed (type yes on a terminal, pass --yes, or name the plan you reviewed with --expect <fingerprint>)');
     await discardSavedPlans(trx, runId);
     const started = await trx('merge_runs').where({ id: runId, status: 'planned' }).update({
       status: 'applying', created_by: o.actor, checkpoint: { cluster: 0 }, updated_at: trx.fn.now(),
@@ -121,7 +121,7 @@ export async function startRun(db: Db, o: ApplyOptions): Promise<{ runId: number
     if (o.expectFingerprint && o.expectFingerprint !== report.fingerprint) {
       throw new FingerprintMismatch(`the plan changed since it was reviewed (fingerprint ${report.fingerprint}, expected ${o.expectFingerprint}): plan again`);
     }
-    if (o.confirm && !(await o.confirm(report))) throw new NotConfirmed('not applied: the plan was not confirmed');
+    if (o.confirm && !(await o.confirm(report))) throw new NotConfirmed('not applied: the plan was not confirmed (type yes on a terminal, pass --yes, or name the plan you reviewed with --expect <fingerprint>)');
     await discardSavedPlans(trx);
     const [{ id }] = await trx('merge_runs').insert({
       status: 'applying', fingerprint: report.fingerprint, report, created_by: o.actor,

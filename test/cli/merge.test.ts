@@ -1,9 +1,12 @@
 import { jest } from '@jest/globals';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { runCli, cliEnvironment, removeCliEnvironment } from '../support/cli.ts';
 import { openDatabase, type Db } from '../../src/db/database.ts';
 import { migrateLatest } from '../../src/db/migrate.ts';
 import { importLegacyFile } from '../../src/merge/import.ts';
+import { startRun } from '../../src/merge/apply.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { SAMPLE_FILES } from '../merge/samples.ts';
 
@@ -58,8 +61,9 @@ test('merge plan stores its plan and changes no account; apply --expect applies 
       planRuns: (await db('merge_plan_nodes').distinct('merge_run_id').pluck('merge_run_id')).map(Number),
     }))).toEqual({ accounts: 0, links: 0, planRuns: [reviewed.planId] });
 
-    // 2. Nothing changed: the stored plan is applied without planning again.
-    const applied = await runCli(['merge', 'apply', '--expect', reviewed.fingerprint, '--yes'], env);
+    // 2. Nothing changed: the stored plan is applied without planning again, and without
+    // asking (no terminal, no --yes): naming the reviewed fingerprint is the approval.
+    const applied = await runCli(['merge', 'apply', '--expect', reviewed.fingerprint], env);
     expect(applied.code).toBe(0);
     expect(applied.stderr).toContain(`applying stored plan ${reviewed.planId} (${reviewed.fingerprint}): nothing it read has changed`);
     expect(applied.stderr).not.toContain('joining records by strong evidence'); // the plan's first step
@@ -71,7 +75,7 @@ test('merge plan stores its plan and changes no account; apply --expect applies 
     // not. (A plan that changed is refused: runs.test.ts.)
     const stale = await plan(env);
     expect((await runCli(['users', 'add', '--phone', '139-0013-9000', '--password-stdin'], env, 'a long enough passphrase\n')).code).toBe(0);
-    const replanned = await runCli(['merge', 'apply', '--expect', stale.fingerprint, '--yes'], env);
+    const replanned = await runCli(['merge', 'apply', '--expect', stale.fingerprint], env);
     expect(replanned.code).toBe(0);
     expect(replanned.stderr).toContain(`the data changed since plan ${stale.planId} was made: planning again`);
     expect(replanned.stderr).toContain('joining records by strong evidence');
@@ -79,6 +83,36 @@ test('merge plan stores its plan and changes no account; apply --expect applies 
     expect(second).toBeGreaterThan(stale.planId);
     expect(await runs(env)).toEqual([{ id: reviewed.planId, status: 'applied' }, { id: second, status: 'applied' }]); // the stale plan is gone
   } finally {
+    await removeCliEnvironment(env);
+  }
+});
+
+test('import --mapping takes its files from the folder the operator is in; a folder or a bad conflict number is a usage error', async () => {
+  const env = cliEnvironment();
+  const here = mkdtempSync(path.join(os.tmpdir(), 'chucs-operator-'));
+  try {
+    writeFileSync(path.join(here, 'app.json'), JSON.stringify({ source: 'chiq-app', format: 'csv', key: 'id', evidence: { phone: { field: 'phone', verified: true } } }));
+    writeFileSync(path.join(here, 'app.csv'), 'id,phone\n1,13800138001\n,13800138002\n');
+    // `npm run chucs` starts in the project folder and names the operator's in INIT_CWD.
+    const operatorEnv = { ...env, INIT_CWD: here };
+    const imported = await runCli(['import', '--mapping', 'app.json', 'app.csv'], operatorEnv);
+    expect([imported.code, imported.stderr]).toEqual([0, '']);
+    expect(imported.stdout).toContain('read 2 = imported 1 + rejected 1');
+    expect(readFileSync(path.join(here, 'app.csv.rejects.csv'), 'utf8')).toContain('id');
+
+    const folder = await runCli(['import', 'mall', here], operatorEnv);
+    expect([folder.code, folder.stderr]).toEqual([2, `chucs: ${here} is not a file\n`]);
+    const resolve = await runCli(['merge', 'resolve', 'abc', '--join'], operatorEnv);
+    expect([resolve.code, resolve.stderr]).toEqual([2, 'chucs: "abc" is not a conflict number (see chucs merge conflicts)\n']);
+
+    // A run left half-way: apply --expect of another plan must not resume it as if reviewed.
+    const interrupted = await inDatabase(env, (db) => startRun(db, { maxRecordsPerValue: 20, sourcePriority: [], batchSize: 100, actor: 'test' }));
+    const other = await runCli(['merge', 'apply', '--expect', 'deadbeefdeadbeef'], env);
+    expect(other.code).toBe(3);
+    expect(other.stderr).toContain(`merge run ${interrupted.runId} (plan ${interrupted.report.fingerprint}) was interrupted and must finish first`);
+    expect(await runs(env)).toEqual([{ id: interrupted.runId, status: 'applying' }]);
+  } finally {
+    rmSync(here, { recursive: true, force: true });
     await removeCliEnvironment(env);
   }
 });
