@@ -14,6 +14,7 @@ import { registerDevices } from './devices.command.ts';
 import { registerEvents } from './events.command.ts';
 import { MappingError } from '../merge/sources/mapping.ts';
 import { FingerprintMismatch, NotConfirmed } from '../merge/apply.ts';
+import { WrongFile } from '../merge/sources/read-lines.ts';
 import { UndoRefused } from '../merge/undo.ts';
 import { ResolveRefused } from '../merge/conflicts.ts';
 import { UsageError, RefusedError } from './usage-error.ts';
@@ -80,7 +81,7 @@ try {
     : (err as Error).message;
   if (program.opts().json) process.stdout.write(`${JSON.stringify({ error: isAppError(err) ? err.code : 'failed', message })}\n`);
   process.stderr.write(`chucs: ${message}\n`);
-  const usage = [UsageError, ConfigError, MappingError].some((E) => err instanceof E);
+  const usage = [UsageError, ConfigError, MappingError, WrongFile].some((E) => err instanceof E);
   const refused = [RefusedError, FingerprintMismatch, NotConfirmed, UndoRefused, ResolveRefused].some((E) => err instanceof E);
   process.exit(refused ? EXIT.refused : usage ? EXIT.usage : EXIT.failed);
 }

@@ -6,6 +6,10 @@ import { loadConfig } from '../../src/config/load.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { SAMPLE_FILES, SAMPLES_DIR } from './samples.ts';
 import { mallSource } from '../../src/merge/sources/mall.ts';
+import { crmSource } from '../../src/merge/sources/crm.ts';
+import { bbsSource } from '../../src/merge/sources/bbs.ts';
+import { WrongFile } from '../../src/merge/sources/read-lines.ts';
+import iconv from 'iconv-lite';
 import type { LegacySource } from '../../src/merge/sources/source.ts';
 
 const config = loadConfig({});
@@ -128,6 +132,23 @@ test('on a re-import, a duplicate of an unchanged record is still rejected: the 
     const row = await fresh.db('legacy_records').where({ source: 'mall', source_id: id }).first('payload', 'line');
     expect(row.line).toBe(2);
     expect(row.payload.points).not.toBe('999');
+  } finally {
+    await fresh.drop();
+  }
+});
+
+test('a file that is not the export named (another source, or another encoding) imports nothing and says why once', async () => {
+  const fresh = await createTestDatabase();
+  try {
+    const attempt = (source: LegacySource, file: string) => importLegacyFile({ db: fresh.db, source, file, rejectsFile: path.join(tmp, 'wrong.rejects.csv'), placeholders, actor: 'test' });
+    await expect(attempt(crmSource, path.join(SAMPLES_DIR, 'bbs.csv'))).rejects.toThrow(WrongFile);
+    // The CRM's own file, re-encoded to UTF-8, read as the GB18030 it should be.
+    const utf8Crm = path.join(tmp, 'crm-utf8.csv');
+    writeFileSync(utf8Crm, iconv.decode(readFileSync(path.join(SAMPLES_DIR, 'crm.csv')), 'gb18030'));
+    await expect(attempt(crmSource, utf8Crm)).rejects.toThrow(/the header has no column 客户编号 .*not in gb18030\?/);
+    await expect(attempt(bbsSource, path.join(SAMPLES_DIR, 'mall.csv'))).rejects.toThrow(/no column uid/);
+    expect(await fresh.db('legacy_records').count({ n: '*' }).first()).toEqual({ n: 0 });
+    expect(await fresh.db('legacy_imports').pluck('status')).toEqual(['failed', 'failed', 'failed']);
   } finally {
     await fresh.drop();
   }

@@ -8,7 +8,7 @@ import { reject, type LegacySource } from './source.ts';
 export const bbsSource: LegacySource = {
   name: 'bbs',
   async *read(file, { placeholders, onBytes }) {
-    for await (const row of readCsv(file, 'utf-8', onBytes)) {
+    for await (const row of readCsv(file, 'utf-8', onBytes, ['uid'])) {
       if (row.error !== undefined) { yield reject(row.line, null, row.error); continue; }
       const f = row.fields;
       const id = (f.uid ?? '').trim();

@@ -7,7 +7,7 @@ import { reject, type LegacySource } from './source.ts';
 export const crmSource: LegacySource = {
   name: 'crm',
   async *read(file, { placeholders, onBytes }) {
-    for await (const row of readCsv(file, 'gb18030', onBytes)) {
+    for await (const row of readCsv(file, 'gb18030', onBytes, ['客户编号'])) {
       if (row.error !== undefined) { yield reject(row.line, null, row.error); continue; }
       const f = row.fields;
       const id = (f['客户编号'] ?? '').trim();

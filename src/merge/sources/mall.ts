@@ -12,7 +12,7 @@ const YES_NO = new Set(['Y', 'N']);
 export const mallSource: LegacySource = {
   name: 'mall',
   async *read(file, { placeholders, onBytes }) {
-    for await (const row of readCsv(file, 'utf-8', onBytes)) {
+    for await (const row of readCsv(file, 'utf-8', onBytes, ['member_id'])) {
       if (row.error !== undefined) { yield reject(row.line, null, row.error); continue; }
       const f = row.fields;
       const id = (f.member_id ?? '').trim();

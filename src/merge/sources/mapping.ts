@@ -95,7 +95,7 @@ export function mappingSource(m: Mapping): LegacySource {
     name: m.source,
     async *read(file, { placeholders, onBytes }) {
       if (m.format === 'csv') {
-        for await (const row of readCsv(file, m.encoding, onBytes)) {
+        for await (const row of readCsv(file, m.encoding, onBytes, [m.key])) {
           yield row.error !== undefined ? reject(row.line, null, row.error) : toRecord(row.line, row.fields, placeholders);
         }
       } else {

@@ -9,12 +9,23 @@ export type CsvRow =
   | { line: number; fields?: undefined; error: string };
 
 /**
+ * The file is not the export it was imported as: its header lacks a column every row needs
+ * (another source's file, or the right file in another encoding). Nothing is imported: a
+ * file whose every row would be rejected for the same wrong reason says so once instead.
+ */
+export class WrongFile extends Error {
+  override name = 'WrongFile';
+}
+
+/**
  * Streams a CSV file in constant memory: any encoding iconv-lite knows (GB18030 for the
  * CRM), a byte-order mark, CRLF or LF, quoted fields with commas, quotes and line breaks.
  * A row with the wrong number of fields, or broken quoting, is reported and skipped; the
- * rest of the file goes on.
+ * rest of the file goes on. A header without the `required` columns is a WrongFile.
  */
-export async function* readCsv(file: string, encoding = 'utf-8', onBytes?: (bytes: number) => void): AsyncGenerator<CsvRow> {
+export async function* readCsv(
+  file: string, encoding = 'utf-8', onBytes?: (bytes: number) => void, required: readonly string[] = [],
+): AsyncGenerator<CsvRow> {
   const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, skip_records_with_error: true, info: true });
   const skipped: CsvRow[] = [];
   parser.on('skip', (err: Error & { lines?: number }) => {
@@ -34,6 +45,14 @@ export async function* readCsv(file: string, encoding = 'utf-8', onBytes?: (byte
     nextLine = info.lines + 1;
     if (!header) {
       header = record.map((h) => h.trim());
+      const missing = required.filter((c) => !header!.includes(c));
+      if (missing.length) {
+        input.destroy();
+        parser.destroy();
+        const found = header.slice(0, 6).map((h) => JSON.stringify(h.slice(0, 20))).join(', ');
+        throw new WrongFile(`${file}: the header has no column ${missing.join(', ')} (it starts ${found}${header.length > 6 ? ', …' : ''}): `
+          + `another source's export, or not in ${encoding}?`);
+      }
       continue;
     }
     if (record.length !== header.length) {
