@@ -79,9 +79,11 @@ try {
   const message = isAppError(err)
     ? `${err.publicMessage('en')} (${err.code}${err.detail ? `: ${err.detail}` : ''})`
     : (err as Error).message;
-  if (program.opts().json) process.stdout.write(`${JSON.stringify({ error: isAppError(err) ? err.code : 'failed', message })}\n`);
-  process.stderr.write(`chucs: ${message}\n`);
   const usage = [UsageError, ConfigError, MappingError, WrongFile].some((E) => err instanceof E);
   const refused = [RefusedError, FingerprintMismatch, NotConfirmed, UndoRefused, ResolveRefused].some((E) => err instanceof E);
-  process.exit(refused ? EXIT.refused : usage ? EXIT.usage : EXIT.failed);
+  // A script reads the kind of failure from the JSON as it would from the exit code.
+  const kind = refused ? 'refused' : usage ? 'usage' : 'failed';
+  if (program.opts().json) process.stdout.write(`${JSON.stringify({ error: isAppError(err) ? err.code : kind, message })}\n`);
+  process.stderr.write(`chucs: ${message}\n`);
+  process.exit(EXIT[kind]);
 }

@@ -138,7 +138,7 @@ export function registerMerge(program: Command, out: () => Output) {
       out().result(conflicts, () => (conflicts.length ? conflicts.map((c) => [
         `conflict ${c.id} (run ${c.run}, ${c.status}): ${c.records.join(' + ')}`,
         ...(c.reasons as Array<{ rule: string; values: string[] }>).map((r) => `  ${r.rule}: ${r.values.join(', ')}`),
-      ].join('\n')).join('\n') : 'no open conflicts'));
+      ].join('\n')).join('\n') : `no ${o.all ? '' : 'open '}conflicts (clusters are held when merge apply runs; merge plan shows those it would hold)`));
     });
 
   const collect = (v: string, prev: string[] = []) => [...prev, v];
