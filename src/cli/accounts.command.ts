@@ -10,7 +10,7 @@ function describe(x: Explanation): string {
     '  identifiers:',
     ...x.identifiers.map((i) => `    ${i.kind} ${i.value}${i.verified ? ' (verified)' : ''} from ${i.source}${i.run ? ` run ${i.run}` : ''}`),
     '  legacy records:',
-    ...x.records.map((r) => `    ${r.ref} by ${r.rule} in run ${r.run}${r.evidence.length ? `: ${r.evidence.map((e) => `${e.kind} ${e.value}${e.verified ? '' : ' (unverified)'}`).join(', ')}` : ''}${r.viaAccount !== x.account.id ? ` (via merged account ${r.viaAccount})` : ''}`),
+    ...x.records.map((r) => `    ${r.ref} by ${r.rule} in run ${r.run}${r.evidence.length ? `: ${r.evidence.map((e) => `${e.kind} ${e.value}${e.verified ? '' : ' (unverified)'}`).join(', ')}` : ''}${r.viaAccount !== x.account.id ? ` (via merged account ${r.viaAccount})` : ''}${r.unparsed.length ? `; could not be read: ${r.unparsed.join(', ')}` : ''}`),
     ...(x.devices.length ? ['  devices:', ...x.devices.map((d) => `    ${d.mac} ${d.model ?? ''} (${d.source})`)] : []),
     `  profile: ${JSON.stringify(x.account.profile)}`,
   ].join('\n');

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { importLegacyFile } from '../../src/merge/import.ts';
 import { startRun, continueRun } from '../../src/merge/apply.ts';
+import { explainAccount } from '../../src/merge/explain.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { SAMPLE_FILES } from './samples.ts';
@@ -108,10 +109,12 @@ describe('cases that must merge', () => {
 });
 
 describe('noise', () => {
-  test('a phone that cannot be normalised is kept as profile text', async () => {
+  test('a phone that cannot be normalised is kept as profile text, and explain shows it', async () => {
     const r = await database.db('legacy_records').where({ source: 'crm', source_id: 'C1000000002' }).first();
     expect(r.normalised.profile.unparsed).toEqual(['8536166131']);
-    expect(await accountOf('crm:C1000000002')).not.toBeNull();
+    const accountId = await accountOf('crm:C1000000002');
+    const explained = await explainAccount(database.db, accountId!);
+    expect(explained!.records.find((x) => x.ref === 'crm:C1000000002')!.unparsed).toEqual(['8536166131']);
   });
 
   test('foreign numbers keep their country code', async () => {
