@@ -15,7 +15,7 @@ export function describeImport(s: ImportSummary): string {
     `import ${s.importId}: ${s.source} from ${s.file}`,
     `  read ${s.read} = imported ${s.imported} + rejected ${s.rejected}`,
     `  imported: ${s.inserted} new, ${s.updated} updated, ${s.unchanged} unchanged`,
-    `  values that could not be normalised (kept as profile text): ${s.unparsedValues} rows`,
+    `  rows with values that could not be normalised (kept as profile text, shown by accounts explain): ${s.unparsedValues}`,
     ...(placeholders.length ? [`  placeholder values dropped: ${placeholders.map(([v, n]) => `${v} (${n})`).join(', ')}`] : []),
     `  rejected rows with line and reason: ${s.rejectsFile}`,
   ].join('\n');

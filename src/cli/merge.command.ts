@@ -25,7 +25,7 @@ export function describePlan(r: PlanReport): string {
     `  values not used (shared by too many records): ${r.rejectedValues.overshared.length ? r.rejectedValues.overshared.map((o) => `${o.kind} ${o.value} (${o.records})`).join(', ') : 'none'}`,
     `  record groups whose weak evidence points at two or more people (kept apart): ${r.rejectedValues.ambiguousWeakGroups}`,
     '  held (first ones):',
-    ...r.conflicts.slice(0, 10).map((c) => `    ${c.records.join(' + ')}: ${c.reasons.map((x) => x.rule).join('; ')}`),
+    ...(r.conflicts.length ? r.conflicts.slice(0, 10).map((c) => `    ${c.records.join(' + ')}: ${c.reasons.map((x) => x.rule).join('; ')}`) : ['    (none)']),
     '  samples, create:', sample(r.samples.create),
     '  samples, extend:', sample(r.samples.extend),
     '  samples, merge:', sample(r.samples.merge),
@@ -116,7 +116,11 @@ export function registerMerge(program: Command, out: () => Output) {
       if (!Number.isInteger(runId) || runId <= 0) throw new UsageError(`"${run}" is not a run number`);
       const result = await withDatabase(async (c) => {
         const row = await c.db('merge_runs').where({ id: runId }).first('status', 'counts');
-        if (row) out().info(`merge run ${runId} (${row.status}) created ${row.counts.accountsCreated ?? 0} accounts and ${row.counts.links ?? 0} links: undo removes them and restores what it changed.`);
+        if (row) {
+          const n = (k: string) => row.counts?.[k] ?? 0;
+          out().info(`merge run ${runId} (${row.status}) created ${n('accountsCreated')} accounts, extended ${n('accountsExtended')}, merged ${n('accountsMerged')} away, `
+            + `and made ${n('links')} links: undo removes what it created, splits merged accounts back and restores what it changed.`);
+        }
         if (!(await confirm(`Undo merge run ${runId}?`, o.yes))) throw new RefusedError('not undone: confirm on a terminal, or pass --yes');
         return undoRun(c.db, runId, operator());
       });
