@@ -16,7 +16,7 @@ import { MappingError } from '../merge/sources/mapping.ts';
 import { FingerprintMismatch, NotConfirmed } from '../merge/apply.ts';
 import { WrongFile } from '../merge/sources/read-lines.ts';
 import { UndoRefused } from '../merge/undo.ts';
-import { ResolveRefused } from '../merge/conflicts.ts';
+import { ResolveRefused, BadResolution } from '../merge/conflicts.ts';
 import { UsageError, RefusedError } from './usage-error.ts';
 import { ConfigError } from '../config/load.ts';
 import { isAppError } from '../errors.ts';
@@ -79,7 +79,7 @@ try {
   const message = isAppError(err)
     ? `${err.publicMessage('en')} (${err.code}${err.detail ? `: ${err.detail}` : ''})`
     : (err as Error).message;
-  const usage = [UsageError, ConfigError, MappingError, WrongFile].some((E) => err instanceof E);
+  const usage = [UsageError, ConfigError, MappingError, WrongFile, BadResolution].some((E) => err instanceof E);
   const refused = [RefusedError, FingerprintMismatch, NotConfirmed, UndoRefused, ResolveRefused].some((E) => err instanceof E);
   // A script reads the kind of failure from the JSON as it would from the exit code.
   const kind = refused ? 'refused' : usage ? 'usage' : 'failed';

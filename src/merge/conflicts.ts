@@ -3,8 +3,14 @@ import { recordAudit } from '../audit/audit-log.ts';
 
 export interface HeldConflict { id: number; run: number; records: string[]; reasons: unknown; status: string; createdAt: string }
 
+/** The conflict cannot be resolved now (none such, already resolved): nothing changed. */
 export class ResolveRefused extends Error {
   override name = 'ResolveRefused';
+}
+
+/** The groups given do not fit the conflict (a record not in it, missing, or in two groups). */
+export class BadResolution extends Error {
+  override name = 'BadResolution';
 }
 
 async function refs(db: Db, ids: number[]): Promise<Map<number, string>> {
@@ -40,11 +46,11 @@ export async function resolveConflict(db: Db, input: { conflictId: number; kind:
     const groups = input.kind === 'join' ? [[...names.values()]] : input.groups;
     const placed = groups.flat();
     const unknown = placed.filter((p) => !byName.has(p));
-    if (unknown.length) throw new ResolveRefused(`not in conflict ${input.conflictId}: ${unknown.join(', ')}`);
-    if (new Set(placed).size !== placed.length) throw new ResolveRefused('a record is in two groups');
+    if (unknown.length) throw new BadResolution(`not in conflict ${input.conflictId}: ${unknown.join(', ')}`);
+    if (new Set(placed).size !== placed.length) throw new BadResolution(`a record is in two groups: ${[...new Set(placed.filter((p, i) => placed.indexOf(p) !== i))].join(', ')}`);
     const missing = [...names.values()].filter((n) => !placed.includes(n));
-    if (missing.length) throw new ResolveRefused(`place every record of the conflict in a group; missing: ${missing.join(', ')}`);
-    if (input.kind === 'split' && groups.length < 2) throw new ResolveRefused('a split needs at least two groups');
+    if (missing.length) throw new BadResolution(`place every record of the conflict in a group; missing: ${missing.join(', ')}`);
+    if (input.kind === 'split' && groups.length < 2) throw new BadResolution('a split needs at least two groups');
     const [decision] = await trx('merge_decisions').insert({
       kind: input.kind, groups: JSON.stringify(groups.map((g) => g.map((n) => byName.get(n)))), conflict_id: input.conflictId, actor: input.actor, note: input.note ?? null,
     }).returning('id');

@@ -7,7 +7,7 @@ import { startRun, continueRun, savePlan, startSavedRun, FingerprintMismatch, ty
 import { undoRun, UndoRefused } from '../../src/merge/undo.ts';
 import { explainAccount, findAccounts } from '../../src/merge/explain.ts';
 import { exportLegacyMap } from '../../src/merge/map-export.ts';
-import { listConflicts, resolveConflict } from '../../src/merge/conflicts.ts';
+import { listConflicts, resolveConflict, BadResolution } from '../../src/merge/conflicts.ts';
 import { createIdentityService } from '../../src/identity/identity.service.ts';
 import { createPasswordHasher } from '../../src/identity/passwords.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -201,6 +201,8 @@ test('an operator splits a held cluster; the next run follows the decision, and 
     expect(conflict!.records.sort()).toEqual(['cloud:u_4f87f6de', 'cloud:u_8a83282a', 'mall:100017']);
     await expect(resolveConflict(db, { conflictId: conflict!.id, kind: 'split', groups: [['cloud:u_8a83282a']], actor: 'cli:ops' }))
       .rejects.toThrow(/missing: /);
+    await expect(resolveConflict(db, { conflictId: conflict!.id, kind: 'split', groups: [['cloud:u_8a83282a', 'mall:100017'], ['cloud:u_4f87f6de', 'mall:100017']], actor: 'cli:ops' }))
+      .rejects.toThrow(new BadResolution('a record is in two groups: mall:100017'));
     await resolveConflict(db, { conflictId: conflict!.id, kind: 'split', groups: [['cloud:u_8a83282a'], ['cloud:u_4f87f6de', 'mall:100017']], actor: 'cli:ops', note: 'number recycled in 2019' });
     expect(await listConflicts(db)).toEqual([]);
     await applyAll(db);
