@@ -20,10 +20,12 @@ export function registerAccounts(program: Command, out: () => Output) {
   const accounts = program.command('accounts').description('Changhong ID accounts, as the merge engine built them');
   accounts.command('explain <query>')
     .description('an account (by id, phone or email) with its legacy records and the evidence, rule and run that joined each')
-    .action(async (query: string) => {
-      const result = await withDatabase(async (c) => {
-        const ids = await findAccounts(c.db, query);
-        return Promise.all(ids.map((id) => explainAccount(c.db, id)));
+    .option('--all', 'also the accounts holding that phone or email unverified', false)
+    .action(async (query: string, o) => {
+      const { result, others } = await withDatabase(async (c) => {
+        const ids = await findAccounts(c.db, query, { everyHolder: o.all });
+        const every = o.all ? ids : await findAccounts(c.db, query, { everyHolder: true });
+        return { result: await Promise.all(ids.map((id) => explainAccount(c.db, id))), others: every.length - ids.length };
       });
       const found = result.filter((x): x is Explanation => x !== undefined);
       if (!found.length) {
@@ -31,6 +33,9 @@ export function registerAccounts(program: Command, out: () => Output) {
         process.exitCode = 1;
         return;
       }
-      out().result(found, () => found.map(describe).join('\n\n'));
+      out().result(found, () => [
+        ...found.map(describe),
+        ...(others > 0 ? [`(${others} other account(s) hold "${query}" unverified: chucs accounts explain --all ${query})`] : []),
+      ].join('\n\n'));
     });
 }

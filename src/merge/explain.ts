@@ -16,8 +16,12 @@ export interface Explanation {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The accounts a query (account id, phone or email in any shape) names, survivors resolved. */
-export async function findAccounts(db: Db, query: string): Promise<string[]> {
+/**
+ * The accounts a query (account id, phone or email in any shape) names, survivors resolved:
+ * those holding it verified if any does, else those holding it at all; with `everyHolder`,
+ * also those holding it unverified (a stranger's account carrying someone's phone).
+ */
+export async function findAccounts(db: Db, query: string, { everyHolder = false } = {}): Promise<string[]> {
   let ids: string[];
   if (UUID.test(query.trim())) {
     ids = [query.trim().toLowerCase()];
@@ -26,7 +30,7 @@ export async function findAccounts(db: Db, query: string): Promise<string[]> {
     if (!parsed) return [];
     const rows = await db('identifiers').where({ kind: parsed.kind, value: parsed.value }).orderBy('verified', 'desc').select('account_id', 'verified');
     const verified = rows.filter((r: { verified: boolean }) => r.verified);
-    ids = (verified.length ? verified : rows).map((r: { account_id: string }) => r.account_id);
+    ids = (verified.length && !everyHolder ? verified : rows).map((r: { account_id: string }) => r.account_id);
   }
   const accounts = await db('accounts').whereIn('id', ids).select('id', 'merged_into');
   return [...new Set(accounts.map((a: { id: string; merged_into: string | null }) => a.merged_into ?? a.id))];

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { importLegacyFile } from '../../src/merge/import.ts';
 import { startRun, continueRun } from '../../src/merge/apply.ts';
-import { explainAccount } from '../../src/merge/explain.ts';
+import { explainAccount, findAccounts } from '../../src/merge/explain.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { SAMPLE_FILES } from './samples.ts';
@@ -106,6 +106,14 @@ describe('cases that must merge', () => {
   test('a CRM staff typo that equals another person\'s verified phone attaches there, as the rules say', async () => {
     expect(await together('crm:C1000000007', 'cloud:u_f4cc894c')).toBe(true);
   });
+});
+
+test('explain by phone names the verified holder; asked for every holder, also the account carrying it unverified', async () => {
+  const verified = await findAccounts(database.db, '157 9517 3524');
+  expect(verified).toHaveLength(1);
+  const every = await findAccounts(database.db, '15795173524', { everyHolder: true });
+  expect(every).toContain(verified[0]);
+  expect(every.length).toBeGreaterThan(1);
 });
 
 describe('noise', () => {
