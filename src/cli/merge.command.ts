@@ -142,6 +142,7 @@ export function registerMerge(program: Command, out: () => Output) {
       out().result(conflicts, () => (conflicts.length ? conflicts.map((c) => [
         `conflict ${c.id} (run ${c.run}, ${c.status}): ${c.records.join(' + ')}`,
         ...(c.reasons as Array<{ rule: string; values: string[] }>).map((r) => `  ${r.rule}: ${r.values.join(', ')}`),
+        ...(c.decision ? [`  decided: ${c.decision.kind} ${c.decision.groups.map((g) => `[${g.join(', ')}]`).join(' | ')} by ${c.decision.actor} at ${c.decision.at}${c.decision.note ? `: "${c.decision.note}"` : ''}`] : []),
       ].join('\n')).join('\n') : `no ${o.all ? '' : 'open '}conflicts (clusters are held when merge apply runs; merge plan shows those it would hold)`));
     });
 

@@ -1,7 +1,11 @@
 import type { Db } from '../db/database.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 
-export interface HeldConflict { id: number; run: number; records: string[]; reasons: unknown; status: string; createdAt: string }
+export interface HeldConflict {
+  id: number; run: number; records: string[]; reasons: unknown; status: string; createdAt: string;
+  /** The operator's decision, once resolved: its groups of records, who, when and why. */
+  decision?: { kind: 'split' | 'join'; groups: string[][]; actor: string; note: string | null; at: string } | undefined;
+}
 
 /** The conflict cannot be resolved now (none such, already resolved): nothing changed. */
 export class ResolveRefused extends Error {
@@ -24,10 +28,18 @@ export async function listConflicts(db: Db, { all = false } = {}): Promise<HeldC
   if (!all) q.where({ status: 'open' });
   const rows = await q;
   const names = await refs(db, rows.flatMap((r: { record_ids: number[] }) => r.record_ids.map(Number)));
-  return rows.map((r: { id: number; merge_run_id: number; record_ids: number[]; reasons: unknown; status: string; created_at: Date }) => ({
-    id: Number(r.id), run: Number(r.merge_run_id), records: r.record_ids.map((id) => names.get(Number(id)) ?? String(id)),
-    reasons: r.reasons, status: r.status, createdAt: new Date(r.created_at).toISOString(),
-  }));
+  const name = (id: number | string) => names.get(Number(id)) ?? String(id);
+  type DecisionRow = { conflict_id: number; kind: 'split' | 'join'; groups: number[][]; actor: string; note: string | null; created_at: Date };
+  const decisions = new Map<number, DecisionRow>((await db('merge_decisions').whereIn('conflict_id', rows.map((r: { id: number }) => r.id)).orderBy('id')
+    .select('conflict_id', 'kind', 'groups', 'actor', 'note', 'created_at')).map((d: DecisionRow) => [Number(d.conflict_id), d]));
+  return rows.map((r: { id: number; merge_run_id: number; record_ids: number[]; reasons: unknown; status: string; created_at: Date }) => {
+    const d = decisions.get(Number(r.id));
+    return {
+      id: Number(r.id), run: Number(r.merge_run_id), records: r.record_ids.map(name),
+      reasons: r.reasons, status: r.status, createdAt: new Date(r.created_at).toISOString(),
+      ...(d ? { decision: { kind: d.kind, groups: d.groups.map((g) => g.map(name)), actor: d.actor, note: d.note, at: new Date(d.created_at).toISOString() } } : {}),
+    };
+  });
 }
 
 /**

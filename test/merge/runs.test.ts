@@ -205,6 +205,10 @@ test('an operator splits a held cluster; the next run follows the decision, and 
       .rejects.toThrow(new BadResolution('a record is in two groups: mall:100017'));
     await resolveConflict(db, { conflictId: conflict!.id, kind: 'split', groups: [['cloud:u_8a83282a'], ['cloud:u_4f87f6de', 'mall:100017']], actor: 'cli:ops', note: 'number recycled in 2019' });
     expect(await listConflicts(db)).toEqual([]);
+    const [resolved] = await listConflicts(db, { all: true });
+    expect(resolved!.decision).toEqual({
+      kind: 'split', groups: [['cloud:u_8a83282a'], ['cloud:u_4f87f6de', 'mall:100017']], actor: 'cli:ops', note: 'number recycled in 2019', at: expect.any(String),
+    });
     await applyAll(db);
     const links = await db('record_links as l').join('legacy_records as r', 'r.id', 'l.record_id')
       .whereIn('r.source_id', ['u_8a83282a', 'u_4f87f6de', '100017']).select('r.source_id', 'l.account_id', 'l.rule');
