@@ -9,7 +9,7 @@ import { UsageError, RefusedError } from './usage-error.ts';
 import type { PlanReport } from '../merge/plan.ts';
 import { savePlan, startSavedRun, startRun, continueRun, unfinishedRun, type ApplyOptions } from '../merge/apply.ts';
 import { undoRun } from '../merge/undo.ts';
-import { listConflicts, resolveConflict } from '../merge/conflicts.ts';
+import { listConflicts, listDecisions, resolveConflict } from '../merge/conflicts.ts';
 
 export function describePlan(r: PlanReport): string {
   const sample = (xs: Array<{ records: string[]; accounts: string[] }>) =>
@@ -144,6 +144,16 @@ export function registerMerge(program: Command, out: () => Output) {
         ...(c.reasons as Array<{ rule: string; values: string[] }>).map((r) => `  ${r.rule}: ${r.values.join(', ')}`),
         ...(c.decision ? [`  decided: ${c.decision.kind} ${c.decision.groups.map((g) => `[${g.join(', ')}]`).join(' | ')} by ${c.decision.actor} at ${c.decision.at}${c.decision.note ? `: "${c.decision.note}"` : ''}`] : []),
       ].join('\n')).join('\n') : `no ${o.all ? '' : 'open '}conflicts (clusters are held when merge apply runs; merge plan shows those it would hold)`));
+    });
+
+  merge.command('decisions')
+    .description('every operator decision (split or join); each steers every later plan, also after its run was undone')
+    .action(async () => {
+      const decisions = await withDatabase((c) => listDecisions(c.db));
+      out().result(decisions, () => (decisions.length ? decisions.map((d) => [
+        `decision ${d.id}: ${d.kind} ${d.groups.map((g) => `[${g.join(', ')}]`).join(' | ')}`,
+        `  by ${d.actor} at ${d.at}${d.conflict === null ? '' : ` (conflict ${d.conflict})`}${d.note ? `: "${d.note}"` : ''}`,
+      ].join('\n')).join('\n') : 'no decisions'));
     });
 
   const collect = (v: string, prev: string[] = []) => [...prev, v];

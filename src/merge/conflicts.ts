@@ -71,3 +71,19 @@ export async function resolveConflict(db: Db, input: { conflictId: number; kind:
     return { decisionId: Number(decision.id), groups };
   });
 }
+
+export interface Decision { id: number; kind: 'split' | 'join'; groups: string[][]; conflict: number | null; actor: string; note: string | null; at: string }
+
+/**
+ * Every operator decision, oldest first. Each steers every later plan, also once the run
+ * whose conflict it resolved was undone (the conflict then goes, the decision stays).
+ */
+export async function listDecisions(db: Db): Promise<Decision[]> {
+  const rows: Array<{ id: number; kind: 'split' | 'join'; groups: number[][]; conflict_id: number | null; actor: string; note: string | null; created_at: Date }> =
+    await db('merge_decisions').orderBy('id').select('id', 'kind', 'groups', 'conflict_id', 'actor', 'note', 'created_at');
+  const names = await refs(db, rows.flatMap((r) => r.groups.flat().map(Number)));
+  return rows.map((r) => ({
+    id: Number(r.id), kind: r.kind, groups: r.groups.map((g) => g.map((id) => names.get(Number(id)) ?? String(id))),
+    conflict: r.conflict_id === null ? null : Number(r.conflict_id), actor: r.actor, note: r.note, at: new Date(r.created_at).toISOString(),
+  }));
+}

@@ -7,7 +7,7 @@ import { startRun, continueRun, savePlan, startSavedRun, FingerprintMismatch, ty
 import { undoRun, UndoRefused } from '../../src/merge/undo.ts';
 import { explainAccount, findAccounts } from '../../src/merge/explain.ts';
 import { exportLegacyMap } from '../../src/merge/map-export.ts';
-import { listConflicts, resolveConflict, BadResolution } from '../../src/merge/conflicts.ts';
+import { listConflicts, listDecisions, resolveConflict, BadResolution } from '../../src/merge/conflicts.ts';
 import { createIdentityService } from '../../src/identity/identity.service.ts';
 import { createPasswordHasher } from '../../src/identity/passwords.ts';
 import { loadConfig } from '../../src/config/load.ts';
@@ -205,6 +205,10 @@ test('an operator splits a held cluster; the next run follows the decision, and 
       .rejects.toThrow(new BadResolution('a record is in two groups: mall:100017'));
     await resolveConflict(db, { conflictId: conflict!.id, kind: 'split', groups: [['cloud:u_8a83282a'], ['cloud:u_4f87f6de', 'mall:100017']], actor: 'cli:ops', note: 'number recycled in 2019' });
     expect(await listConflicts(db)).toEqual([]);
+    expect(await listDecisions(db)).toEqual([{
+      id: expect.any(Number), kind: 'split', groups: [['cloud:u_8a83282a'], ['cloud:u_4f87f6de', 'mall:100017']], conflict: conflict!.id,
+      actor: 'cli:ops', note: 'number recycled in 2019', at: expect.any(String),
+    }]);
     const [resolved] = await listConflicts(db, { all: true });
     expect(resolved!.decision).toEqual({
       kind: 'split', groups: [['cloud:u_8a83282a'], ['cloud:u_4f87f6de', 'mall:100017']], actor: 'cli:ops', note: 'number recycled in 2019', at: expect.any(String),
