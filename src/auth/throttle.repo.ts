@@ -6,20 +6,25 @@ export async function readThrottle(db: DbOrTx, key: string): Promise<ThrottleSta
   return row ? { failures: row.failures, lastFailureAt: new Date(row.last_failure_at) } : undefined;
 }
 
-/** Counts one failure; a key quiet for `forgetAfterSeconds` starts over at one. */
-export async function recordFailure(db: DbOrTx, key: string, now: Date, forgetAfterSeconds: number): Promise<void> {
+/** Counts one failure; a key quiet for `forgetAfterSeconds` starts over at one. Returns the count now. */
+export async function recordFailure(db: DbOrTx, key: string, now: Date, forgetAfterSeconds: number): Promise<number> {
   const forgetBefore = new Date(now.getTime() - forgetAfterSeconds * 1000);
-  await db('throttles')
+  const [row] = await db('throttles')
     .insert({ key, failures: 1, last_failure_at: now })
     .onConflict('key')
     .merge({
       failures: db.raw('case when throttles.last_failure_at < ? then 1 else throttles.failures + 1 end', [forgetBefore]),
       last_failure_at: now,
-    });
+    })
+    .returning('failures');
+  return Number(row.failures);
 }
 
-/** What a reservation counted, so that a success can take it back exactly (forgiveFailure). */
-export interface Reservation { at: Date; before: ReadonlyMap<string, ThrottleState | undefined> }
+/**
+ * What a reservation counted, so that a success can take it back exactly (forgiveFailure):
+ * per key, the state before and the count it wrote.
+ */
+export interface Reservation { at: Date; before: ReadonlyMap<string, ThrottleState | undefined>; wrote: ReadonlyMap<string, number> }
 
 /**
  * Decides whether an attempt may go ahead under every key's rule and, if it may, counts it as
@@ -37,19 +42,22 @@ export async function reserveAttempt(
     for (const { key } of ordered) before.set(key, await readThrottle(trx, key));
     const decision = strictest(ordered.map(({ key, rule }) => throttleDecision(before.get(key), rule, now)));
     if (!decision.allowed) return decision;
-    for (const { key, rule } of ordered) await recordFailure(trx, key, now, rule.forgetAfterSeconds);
-    return { ...decision, reservation: { at: now, before } };
+    const wrote = new Map<string, number>();
+    for (const { key, rule } of ordered) wrote.set(key, await recordFailure(trx, key, now, rule.forgetAfterSeconds));
+    return { ...decision, reservation: { at: now, before, wrote } };
   });
 }
 
 /**
  * Takes back what a reservation counted against `key` (the attempt succeeded). If nothing
- * has counted against the key since, it is as it was before, its time of last failure too
- * (a success must not restart the key's quiet period); otherwise it loses one failure.
+ * has counted against the key since (the row is still what the reservation wrote: its time
+ * and its count, so neither a later nor a same-millisecond attempt is mistaken for it), the
+ * key is as it was before, its time of last failure too: a success must not restart the
+ * key's quiet period. Otherwise the key loses one failure.
  */
 export async function forgiveFailure(db: DbOrTx, key: string, reservation: Reservation): Promise<void> {
   const before = reservation.before.get(key);
-  const untouched = db('throttles').where({ key, last_failure_at: reservation.at });
+  const untouched = db('throttles').where({ key, last_failure_at: reservation.at, failures: reservation.wrote.get(key) ?? -1 });
   const restored = before
     ? await untouched.clone().update({ failures: before.failures, last_failure_at: before.lastFailureAt })
     : await untouched.clone().delete();

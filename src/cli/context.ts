@@ -51,8 +51,10 @@ function loginName(): string | undefined {
 
 /**
  * A path the operator typed, taken from the folder they typed it in: `npm run chucs` starts
- * the CLI in the project folder and says where it was started in INIT_CWD.
+ * the CLI in the project folder and says where it was started in INIT_CWD. Only then: any
+ * other process started under npm inherits INIT_CWD from it, whatever folder it is in.
  */
 export function operatorPath(file: string): string {
-  return path.resolve(process.env.INIT_CWD ?? process.cwd(), file);
+  const viaNpmRun = process.env.npm_lifecycle_event === 'chucs' && process.env.INIT_CWD;
+  return path.resolve(viaNpmRun || process.cwd(), file);
 }

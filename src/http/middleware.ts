@@ -81,7 +81,10 @@ export function requestDeadline(ms: number, logger: Logger): Middleware {
       if (await Promise.race([work, late]) === 'late') {
         work.catch((err) => logger.debug({ err, requestId: ctx.state.requestId }, 'request failed after its deadline'));
         // A body that never finished arriving is the client's doing (408), not an outage.
-        if (!ctx.req.complete) throw new AppError('request.timeout', { detail: `the request body did not arrive within ${ms} ms` });
+        if (!ctx.req.complete) {
+          ctx.set('connection', 'close'); // RFC 9110: a 408 ends the connection
+          throw new AppError('request.timeout', { detail: `the request body did not arrive within ${ms} ms` });
+        }
         throw new AppError('service.unavailable', { retryAfter: UNAVAILABLE_RETRY_AFTER_S, detail: `no answer within ${ms} ms` });
       }
     } finally {
@@ -103,7 +106,10 @@ const HOSTLESS_PATHS = new Set(['/healthz', '/readyz']);
  */
 export function wellFormedRequest(): Middleware {
   return (ctx, next) => {
-    if (!KNOWN_METHODS.has(ctx.method)) throw new AppError('request.method_not_allowed', { detail: ctx.method });
+    if (!KNOWN_METHODS.has(ctx.method)) {
+      ctx.set('allow', [...KNOWN_METHODS].join(', '));
+      throw new AppError('request.method_not_allowed', { detail: ctx.method });
+    }
     if (ctx.protocol !== 'http' && ctx.protocol !== 'https') throw new AppError('request.invalid', { detail: 'malformed X-Forwarded-Proto' });
     if (ctx.host === '' ? !HOSTLESS_PATHS.has(ctx.path) : !URL.canParse(`${ctx.protocol}://${ctx.host}`)) {
       throw new AppError('request.invalid', { detail: 'missing or malformed Host (or X-Forwarded-Host)' });

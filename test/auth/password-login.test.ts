@@ -153,3 +153,21 @@ test('a success forgiven after someone else failed on the same address takes bac
   await forgiveFailure(database.db, 'k', mine.reservation!);
   expect(await readThrottle(database.db, 'k')).toEqual({ failures: 1, lastFailureAt: new Date(t0.getTime() + 1000) });
 });
+
+test('overlapping successes leave no failure behind, and a success never wipes failures of the same millisecond', async () => {
+  const rule = rules.ip;
+  const t0 = new Date('2026-11-25T09:00:00Z');
+  await database.db('throttles').delete();
+  // Two successes whose reservations overlap.
+  const a = await reserveAttempt(database.db, [{ key: 'overlap', rule }], t0);
+  const b = await reserveAttempt(database.db, [{ key: 'overlap', rule }], new Date(t0.getTime() + 1000));
+  await forgiveFailure(database.db, 'overlap', a.reservation!);
+  await forgiveFailure(database.db, 'overlap', b.reservation!);
+  expect((await readThrottle(database.db, 'overlap'))?.failures ?? 0).toBe(0);
+  // A success and two wrong guesses reserved in the same millisecond: the guesses stay counted.
+  const success = await reserveAttempt(database.db, [{ key: 'burst', rule }], t0);
+  await reserveAttempt(database.db, [{ key: 'burst', rule }], t0);
+  await reserveAttempt(database.db, [{ key: 'burst', rule }], t0);
+  await forgiveFailure(database.db, 'burst', success.reservation!);
+  expect((await readThrottle(database.db, 'burst'))?.failures).toBe(2);
+});

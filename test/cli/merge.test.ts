@@ -94,7 +94,7 @@ test('import --mapping takes its files from the folder the operator is in; a fol
     writeFileSync(path.join(here, 'app.json'), JSON.stringify({ source: 'chiq-app', format: 'csv', key: 'id', evidence: { phone: { field: 'phone', verified: true } } }));
     writeFileSync(path.join(here, 'app.csv'), 'id,phone\n1,13800138001\n,13800138002\n');
     // `npm run chucs` starts in the project folder and names the operator's in INIT_CWD.
-    const operatorEnv = { ...env, INIT_CWD: here };
+    const operatorEnv = { ...env, INIT_CWD: here, npm_lifecycle_event: 'chucs' };
     const imported = await runCli(['import', '--mapping', 'app.json', 'app.csv'], operatorEnv);
     expect([imported.code, imported.stderr]).toEqual([0, '']);
     expect(imported.stdout).toContain('read 2 = imported 1 + rejected 1');

@@ -53,7 +53,8 @@ test('a Host, X-Forwarded-Host or X-Forwarded-Proto no URL can be built from is 
 
 test('an unknown method is 405, not 501', async () => {
   for (const path of ['/token', '/account', '/.well-known/openid-configuration']) {
-    expect([path, (await request(server.url).propfind(path)).status]).toEqual([path, 405]);
+    const res = await request(server.url).propfind(path);
+    expect([path, res.status, res.headers.allow]).toEqual([path, 405, 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS']);
   }
 });
 
@@ -65,15 +66,16 @@ test('/device/<anything> without a session shows a fresh code form instead of a 
   }
 });
 
-test('a body that never finishes arriving is a 408, not a 503 outage', async () => {
-  const status = await new Promise<string>((resolve, reject) => {
+test('a body that never finishes arriving is a 408 that closes the connection, not a 503 outage', async () => {
+  const head = await new Promise<string>((resolve, reject) => {
     const { port } = new URL(server.url);
     const socket = connect(Number(port), '127.0.0.1', () => {
       socket.write('POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nabc');
     });
     let answer = '';
-    socket.on('data', (d) => { answer += d; if (answer.includes('\r\n')) { resolve(answer.split('\r\n')[0]!); socket.destroy(); } });
+    socket.on('data', (d) => { answer += d; if (answer.includes('\r\n\r\n')) { resolve(answer.split('\r\n\r\n')[0]!); socket.destroy(); } });
     socket.on('error', reject);
   });
-  expect(status).toBe('HTTP/1.1 408 Request Timeout');
+  expect(head.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+  expect(head).toMatch(/\r\nconnection: close(\r\n|$)/i);
 });

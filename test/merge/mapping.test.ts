@@ -63,6 +63,13 @@ test('JSON Lines with dotted paths', async () => {
   expect([s.imported, s.rejected]).toEqual([1, 1]);
 });
 
+test('a CSV column whose name holds a dot is read as that column', async () => {
+  const mapping = write('export.json', JSON.stringify({ source: 'old-portal', format: 'csv', key: 'user.id', evidence: { phone: { field: 'user.phone', verified: true } } }));
+  const file = write('export.csv', 'user.id,user.phone\nu1,13900139003\n');
+  const s = await importLegacyFile({ db: database.db, source: loadMappingSource(mapping), file, rejectsFile: path.join(tmp, 'rej3.csv'), placeholders, actor: 'test' });
+  expect([s.imported, s.rejected]).toEqual([1, 0]);
+});
+
 test.each([
   [{ ...meiling, source: 'mall' }, /source: built-in sources need no mapping/],
   [{ ...meiling, format: 'xml' }, /format: /],

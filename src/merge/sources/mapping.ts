@@ -43,7 +43,9 @@ export const mappingSchema = z.object({
 
 export type Mapping = z.infer<typeof mappingSchema>;
 
+/** A field: a column named exactly so (a CSV header may hold dots), else a dotted path into JSON. */
 function get(row: Record<string, unknown>, path: string): unknown {
+  if (Object.hasOwn(row, path)) return row[path];
   return path.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), row);
 }
 const text = (v: unknown) => (v === null || v === undefined ? '' : String(v).trim());
