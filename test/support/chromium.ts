@@ -72,6 +72,10 @@ export function watchPage(page: Page): { problems(): string[] } {
   });
   page.on('pageerror', (err) => found.push(`uncaught exception: ${err.message}`));
   page.on('requestfailed', (request) => {
+    // ERR_ABORTED: the browser dropped the load itself because the page moved on (a form
+    // submitted while the favicon was loading), nothing a person misses. A missing asset
+    // is a 404 (below); a refused or broken one another error.
+    if (request.failure()?.errorText === 'net::ERR_ABORTED') return;
     if (isOwnAsset(request)) found.push(`request failed: ${request.method()} ${request.url()}: ${request.failure()?.errorText}`);
   });
   page.on('response', (response) => {
