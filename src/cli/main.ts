@@ -38,9 +38,12 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 // committed stays, and running the same command again goes on from there. Say so, then stop
 // as a shell expects (128 + the signal's number).
 let finished = false;
+// Only imports and merges go on where they stopped; Ctrl-C ending `events tail --follow` is
+// how one stops it, nothing to explain.
+const resumable = ['import', 'merge'].includes(process.argv.slice(2).find((a) => !a.startsWith('-')) ?? '');
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   process.once(signal, () => {
-    if (!finished) {
+    if (!finished && resumable) {
       process.stderr.write(`\nchucs: interrupted (${signal}). What was committed stays: run the same command again to go on `
         + '(merge apply resumes its run from the checkpoint; an import run again leaves the rows it already has unchanged).\n');
     }
